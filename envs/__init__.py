@@ -1,0 +1,55 @@
+"""Multi-agent text games as PettingZoo environments.
+
+>>> from palaestra import envs
+>>> "negotiation-v0" in envs.list_envs()
+True
+>>> env = envs.make("negotiation-v0")
+"""
+
+from __future__ import annotations
+
+from palaestra.envs.core import GAME_MASTER, Game, GameInfo, GameState, InvalidMove, RoleView
+from palaestra.envs.protocol import Action, Agent, Observation
+from palaestra.envs.registry import (
+    EnvSpec,
+    UnknownEnvError,
+    find_game,
+    list_envs,
+    make,
+    register,
+    spec,
+)
+
+# Built-in games. One line each; the module's docstring is the game's documentation page.
+register(
+    "negotiation-v0",
+    "palaestra.envs.negotiation_v0",
+    "Negotiation",
+    default_opponents={"alice": "fair", "bob": "fair"},
+)
+register(
+    "bargaining-v0",
+    "palaestra.envs.negotiation_v0",
+    "Bargaining",
+    kwargs={"protocol": "alternating_offers", "deal_discount": 0.9},
+    default_opponents={"alice": "hard", "bob": "hard"},
+)
+
+__all__ = [
+    "GAME_MASTER",
+    "Action",
+    "Agent",
+    "EnvSpec",
+    "Game",
+    "GameInfo",
+    "GameState",
+    "InvalidMove",
+    "Observation",
+    "RoleView",
+    "UnknownEnvError",
+    "find_game",
+    "list_envs",
+    "make",
+    "register",
+    "spec",
+]

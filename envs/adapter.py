@@ -1,0 +1,413 @@
+"""One PettingZoo adapter for every palaestra game.
+
+:class:`TextGameEnv` is the AEC environment over any :class:`~palaestra.envs.core.Game`;
+:class:`TextGameParallelEnv` is the Parallel one for games whose roles move simultaneously.
+Both share the move pipeline in :class:`MoveReferee`: strip reasoning, clean the text, parse,
+and apply the invalid-move policy.
+
+Invalid-move policies (the ``invalid_move`` argument):
+
+* ``"retry"`` — the player is told the reason privately and moves again, up to
+  ``max_retries`` times; after that the move is penalised as below (lenient; the default).
+* ``"penalty"`` — the player gets ``invalid_penalty`` and the game's null move is played.
+* ``"forfeit"`` — the player loses the episode at once (strict; use for training).
+
+``infos[role]`` always holds ``invalid_moves`` (count so far), ``last_invalid`` (the last
+reason, or ``""``), ``turn`` and the game's summary once the episode is over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+from palaestra.envs.core import MAX_RAW_CHARS, Game, GameState, InvalidMove, clean_text
+from palaestra.envs.core import split_reasoning as _split
+from palaestra.envs.protocol import Observation
+from palaestra.envs.spaces import Utterance, observation_space
+from pettingzoo import AECEnv, ParallelEnv
+
+INVALID_MOVE_POLICIES = ("retry", "penalty", "forfeit")
+
+
+@dataclass
+class MoveRecord:
+    """One reply as the env received it, for transcripts and training."""
+
+    role: str
+    turn: int
+    text: str
+    reasoning: str
+    valid: bool
+    reason: str = ""
+
+
+@dataclass
+class MoveReferee:
+    """Turns raw replies into moves and applies the invalid-move policy."""
+
+    game: Game
+    invalid_move: str = "retry"
+    max_retries: int = 2
+    invalid_penalty: float = -1.0
+    max_message_chars: int = 1200
+    counts: dict[str, int] = field(default_factory=dict)
+    retries: dict[str, int] = field(default_factory=dict)
+    log: list[MoveRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.invalid_move not in INVALID_MOVE_POLICIES:
+            raise ValueError(
+                f"invalid_move must be one of {INVALID_MOVE_POLICIES}, got {self.invalid_move!r}"
+            )
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries!r}")
+        low, _ = self.game.info.reward_range
+        if self.invalid_move == "penalty" and self.invalid_penalty < low:
+            raise ValueError(
+                f"invalid_penalty {self.invalid_penalty!r} is below the game's reward range "
+                f"{self.game.info.reward_range}"
+            )
+
+    def reset(self) -> None:
+        self.counts = dict.fromkeys(self.game.info.roles, 0)
+        self.retries = dict.fromkeys(self.game.info.roles, 0)
+        self.log = []
+
+    def judge(self, state: GameState, role: str, raw: Any) -> tuple[str, Any]:
+        """Return ``("ok", move)``, ``("retry", reason)``, ``("penalty", reason)`` or
+        ``("forfeit", reason)`` for one raw reply."""
+        text = raw if isinstance(raw, str) else ""
+        reasoning, visible = _split(text[:MAX_RAW_CHARS])
+        visible = clean_text(visible, self.max_message_chars)
+        try:
+            if not isinstance(raw, str):
+                raise InvalidMove(f"a move must be text, got {type(raw).__name__}")
+            move = self.game.parse(state, role, visible)
+        except InvalidMove as err:
+            self.counts[role] += 1
+            self.log.append(MoveRecord(role, state.turn, visible, reasoning, False, err.reason))
+            if self.invalid_move == "retry" and self.retries[role] < self.max_retries:
+                self.retries[role] += 1
+                state.transcript.gm(
+                    f"Invalid move: {err.reason} Please try again.",
+                    to=role,
+                )
+                return "retry", err.reason
+            self.retries[role] = 0
+            if self.invalid_move == "forfeit":
+                return "forfeit", err.reason
+            state.transcript.gm(f"Invalid move: {err.reason} Your turn is lost.", to=role)
+            return "penalty", err.reason
+        self.retries[role] = 0
+        self.log.append(MoveRecord(role, state.turn, visible, reasoning, True))
+        return "ok", move
+
+
+class _TextGameBase:
+    """What the AEC and Parallel adapters share: spaces, views, infos."""
+
+    game: Game
+    env_id: str
+
+    def _setup(
+        self,
+        game: Game,
+        env_id: str,
+        invalid_move: str,
+        max_retries: int,
+        invalid_penalty: float,
+        max_message_chars: int,
+        max_cycles: int | None,
+        render_mode: str | None,
+        max_text: int,
+    ) -> None:
+        if render_mode not in (None, "human", "ansi"):
+            raise ValueError(f"render_mode must be None, 'human' or 'ansi', got {render_mode!r}")
+        if max_cycles is not None and max_cycles < 1:
+            raise ValueError(f"max_cycles must be a positive integer or None, got {max_cycles!r}")
+        self.game = game
+        self.env_id = env_id
+        self.render_mode = render_mode
+        self.max_cycles = max_cycles
+        self.referee = MoveReferee(
+            game, invalid_move, max_retries, invalid_penalty, max_message_chars
+        )
+        info = game.info
+        self.possible_agents = list(info.roles)
+        self._max_text = max_text
+        self.observation_spaces = {
+            r: observation_space(info.vector_size, info.vector_bounds, max_text) for r in info.roles
+        }
+        self.action_spaces = {r: Utterance(max_text) for r in info.roles}
+        self.state: GameState | None = None
+        self.episode_id = ""
+        self.np_random, _ = seeding.np_random(None)
+
+    def observation_space(self, agent: str) -> Any:
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> Any:
+        return self.action_spaces[agent]
+
+    # -- views ------------------------------------------------------------------------------
+    def observation_for(self, role: str) -> Observation:
+        """The full :class:`Observation` of ``role`` (what the arena hands to agents)."""
+        assert self.state is not None, "call reset() first"
+        view = self.game.view(self.state, role)
+        text = self.game.render_view(self.state, role)
+        if len(text) > self._max_text:
+            # Keep the preamble and the newest part of the transcript.
+            keep = self._max_text - len(view.preamble) - 16
+            text = view.preamble + "\n\n[...]\n" + text[-max(keep, 0) :]
+        return Observation(
+            text=text,
+            game=self.env_id,
+            role=role,
+            preamble=view.preamble.strip(),
+            instruction=view.instruction.strip(),
+            facts=dict(view.facts),
+            vector=tuple(float(v) for v in view.vector),
+            episode=self.episode_id,
+            turn=self.state.turn,
+        )
+
+    def _obs_dict(self, role: str) -> dict[str, Any]:
+        obs = self.observation_for(role)
+        low, high = self.game.info.vector_bounds
+        vector = np.clip(np.asarray(obs.vector, dtype=np.float32), low, high)
+        return {"observation": vector, "text": obs.text}
+
+    def _info(self, role: str) -> dict[str, Any]:
+        assert self.state is not None
+        info: dict[str, Any] = {
+            "invalid_moves": self.referee.counts.get(role, 0),
+            "last_invalid": next(
+                (r.reason for r in reversed(self.referee.log) if r.role == role and not r.valid),
+                "",
+            ),
+            "turn": self.state.turn,
+        }
+        if self.state.done:
+            info["outcome"] = self.state.outcome
+            info.update(self.game.summary(self.state))
+        return info
+
+    def _new_state(self, seed: int | None) -> None:
+        if seed is not None:
+            self.np_random, _ = seeding.np_random(seed)
+        # The game gets its own child generator so that rules and spaces never share a stream.
+        rng = np.random.default_rng(int(self.np_random.integers(2**63)))
+        self.state = self.game.new_state(rng)
+        self.referee.reset()
+        self.cycles = 0
+
+    def render(self) -> str | None:
+        if self.state is None:
+            return None
+        lines = [
+            f"[{m.sender}{' -> ' + m.to if m.to else ''}] {m.text}"
+            for m in self.state.transcript.messages
+        ]
+        text = "\n".join(lines)
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def close(self) -> None:
+        pass
+
+
+class TextGameEnv(_TextGameBase, AECEnv):
+    """PettingZoo AEC environment over a :class:`Game`."""
+
+    metadata: dict[str, Any] = {"render_modes": ["human", "ansi"], "is_parallelizable": False}
+
+    def __init__(
+        self,
+        game: Game,
+        env_id: str,
+        invalid_move: str = "retry",
+        max_retries: int = 2,
+        invalid_penalty: float = -1.0,
+        max_message_chars: int = 1200,
+        max_cycles: int | None = None,
+        render_mode: str | None = None,
+        max_text: int = 32_000,
+    ) -> None:
+        AECEnv.__init__(self)
+        self._setup(
+            game, env_id, invalid_move, max_retries, invalid_penalty, max_message_chars,
+            max_cycles, render_mode, max_text,
+        )  # fmt: skip
+        self.metadata = {
+            **type(self).metadata,
+            "name": env_id.replace("-", "_"),
+            "discount": game.info.discount,
+            "is_parallelizable": game.info.simultaneous,
+        }
+        self._pending: dict[str, Any] = {}
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> None:
+        self._new_state(seed)
+        if options and "episode" in options:
+            self.episode_id = str(options["episode"])
+        self.agents = list(self.possible_agents)
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self._pending = {}
+        self.infos = {a: self._info(a) for a in self.agents}
+        self._select_next()
+
+    def observe(self, agent: str) -> dict[str, Any]:
+        return self._obs_dict(agent)
+
+    def _select_next(self) -> None:
+        assert self.state is not None
+        waiting = [r for r in self.state.to_move if r not in self._pending]
+        self.agent_selection = waiting[0] if waiting else self.agents[0]
+
+    def step(self, action: Any) -> None:
+        agent = self.agent_selection
+        if self.terminations[agent] or self.truncations[agent]:
+            self._was_dead_step(action)
+            return
+        assert self.state is not None
+        self._cumulative_rewards[agent] = 0.0
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        verdict, payload = self.referee.judge(self.state, agent, action)
+        if verdict == "forfeit":
+            self._finish(self.game.forfeit(self.state, agent), f"forfeit by {agent}: {payload}")
+            return
+        if verdict == "retry":
+            self._refresh_infos()
+            self._accumulate_rewards()
+            return
+        if verdict == "penalty":
+            self.rewards[agent] = self.referee.invalid_penalty
+            payload = self.game.null_move(self.state, agent)
+        self._pending[agent] = payload
+        if all(r in self._pending for r in self.state.to_move):
+            moves, self._pending = self._pending, {}
+            outcome = self.game.apply(self.state, moves)
+            for role, reward in outcome.rewards.items():
+                self.rewards[role] += reward
+            self.cycles += 1
+        if self.state.done:
+            for role, reward in self.state.returns.items():
+                self.rewards[role] += reward
+            self.terminations = dict.fromkeys(self.agents, True)
+        elif self.max_cycles is not None and self.cycles >= self.max_cycles:
+            self.state.done, self.state.outcome = True, "truncated"
+            for role, reward in self.game.truncate(self.state).items():
+                self.rewards[role] += reward
+            self.truncations = dict.fromkeys(self.agents, True)
+        self._refresh_infos()
+        self._select_next()
+        self._accumulate_rewards()
+
+    def _finish(self, final: Mapping[str, float], outcome: str) -> None:
+        assert self.state is not None
+        self.state.done, self.state.outcome = True, outcome
+        self.state.returns = dict(final)
+        for role, reward in final.items():
+            self.rewards[role] += reward
+        self.terminations = dict.fromkeys(self.agents, True)
+        self._refresh_infos()
+        self._select_next()
+        self._accumulate_rewards()
+
+    def _refresh_infos(self) -> None:
+        self.infos = {a: self._info(a) for a in self.agents}
+
+
+class TextGameParallelEnv(_TextGameBase, ParallelEnv):
+    """PettingZoo Parallel environment for games whose roles move simultaneously.
+
+    Every live agent may pass an action each step; actions of roles not on turn are ignored.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["human", "ansi"]}
+
+    def __init__(
+        self,
+        game: Game,
+        env_id: str,
+        invalid_move: str = "retry",
+        max_retries: int = 2,
+        invalid_penalty: float = -1.0,
+        max_message_chars: int = 1200,
+        max_cycles: int | None = None,
+        render_mode: str | None = None,
+        max_text: int = 32_000,
+    ) -> None:
+        if not game.info.simultaneous:
+            raise ValueError(f"{env_id} is a sequential game and has no parallel env")
+        self._setup(
+            game, env_id, invalid_move, max_retries, invalid_penalty, max_message_chars,
+            max_cycles, render_mode, max_text,
+        )  # fmt: skip
+        self.metadata = {
+            **type(self).metadata,
+            "name": env_id.replace("-", "_"),
+            "discount": game.info.discount,
+        }
+        self.agents: list[str] = []
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        self._new_state(seed)
+        if options and "episode" in options:
+            self.episode_id = str(options["episode"])
+        self.agents = list(self.possible_agents)
+        self._pending: dict[str, Any] = {}
+        return {a: self._obs_dict(a) for a in self.agents}, {a: self._info(a) for a in self.agents}
+
+    def step(self, actions: Mapping[str, Any]):
+        assert self.state is not None
+        rewards = dict.fromkeys(self.agents, 0.0)
+        forfeit: tuple[str, str] | None = None
+        moves = self._pending
+        for role in self.state.to_move:
+            if role in moves:  # a valid move kept while another role was retrying
+                continue
+            verdict, payload = self.referee.judge(self.state, role, actions.get(role))
+            if verdict == "forfeit" and forfeit is None:
+                forfeit = (role, payload)
+            elif verdict == "penalty":
+                rewards[role] += self.referee.invalid_penalty
+                moves[role] = self.game.null_move(self.state, role)
+            elif verdict == "ok":
+                moves[role] = payload
+        if forfeit is not None:
+            role, reason = forfeit
+            self.state.done, self.state.outcome = True, f"forfeit by {role}: {reason}"
+            self.state.returns = self.game.forfeit(self.state, role)
+            for r, v in self.state.returns.items():
+                rewards[r] += v
+        elif len(moves) == len(self.state.to_move):
+            self._pending = {}
+            outcome = self.game.apply(self.state, moves)
+            for role, reward in outcome.rewards.items():
+                rewards[role] += reward
+            self.cycles += 1
+            if self.state.done:
+                for role, reward in self.state.returns.items():
+                    rewards[role] += reward
+        truncated = False
+        if not self.state.done and self.max_cycles is not None and self.cycles >= self.max_cycles:
+            self.state.done, self.state.outcome, truncated = True, "truncated", True
+            for role, reward in self.game.truncate(self.state).items():
+                rewards[role] += reward
+        observations = {a: self._obs_dict(a) for a in self.agents}
+        infos = {a: self._info(a) for a in self.agents}
+        terminations = dict.fromkeys(self.agents, self.state.done and not truncated)
+        truncations = dict.fromkeys(self.agents, truncated)
+        if self.state.done:
+            self.agents = []
+        return observations, rewards, terminations, truncations, infos

@@ -1,0 +1,315 @@
+"""Rules of the item-division negotiation (Lewis et al. 2017, "Deal or No Deal?").
+
+Pure and deterministic given the generator; no PettingZoo here. The docs page is the
+docstring of :mod:`palaestra.envs.negotiation_v0`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from palaestra.envs.core import (
+    Game,
+    GameInfo,
+    GameState,
+    InvalidMove,
+    RoleView,
+    StepOutcome,
+)
+
+ITEMS = ("book", "hat", "ball")
+ROLES = ("alice", "bob")
+TOTAL_VALUE = 10
+PROTOCOLS = ("free", "alternating_offers")
+
+
+@dataclass(frozen=True)
+class Move:
+    """A parsed negotiation move: talk, with at most one formal act."""
+
+    kind: str  # "talk", "offer", "accept", "walk"
+    message: str
+    take: tuple[int, ...] | None = None  # for offers: how many of each item the speaker takes
+
+
+@dataclass
+class NegotiationState(GameState):
+    counts: tuple[int, ...] = ()
+    values: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    offer: tuple[str, tuple[int, ...]] | None = None  # (proposer, what the proposer takes)
+    deal: dict[str, tuple[int, ...]] | None = None  # role -> items it gets
+
+
+@lru_cache(maxsize=64)
+def value_vectors(counts: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Every non-negative integer valuation that makes the pool worth exactly 10."""
+    ranges = [range(TOTAL_VALUE // c + 1) for c in counts]
+    return tuple(v for v in itertools.product(*ranges) if np.dot(v, counts) == TOTAL_VALUE)
+
+
+@lru_cache(maxsize=64)
+def all_splits(counts: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Every way to take a number of each item (what one side gets)."""
+    return tuple(itertools.product(*(range(c + 1) for c in counts)))
+
+
+def points(values: tuple[int, ...], items: tuple[int, ...]) -> int:
+    return int(sum(v * n for v, n in zip(values, items)))
+
+
+def complement(counts: tuple[int, ...], items: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(c - n for c, n in zip(counts, items))
+
+
+def is_pareto_optimal(
+    counts: tuple[int, ...], va: tuple[int, ...], vb: tuple[int, ...], a_gets: tuple[int, ...]
+) -> bool:
+    """No other split gives one player more and the other no less."""
+    pa, pb = points(va, a_gets), points(vb, complement(counts, a_gets))
+    for split in all_splits(counts):
+        qa, qb = points(va, split), points(vb, complement(counts, split))
+        if qa >= pa and qb >= pb and (qa > pa or qb > pb):
+            return False
+    return True
+
+
+@lru_cache(maxsize=64)
+def offer_texts(counts: tuple[int, ...]) -> tuple[str, ...]:
+    """Every formal offer as text (the legal formal moves, for random and candidate play)."""
+    return tuple(f"OFFER: {format_items(s)}" for s in all_splits(counts))
+
+
+def format_items(items: tuple[int, ...]) -> str:
+    return " ".join(f"{name}={n}" for name, n in zip(ITEMS, items))
+
+
+def describe_pool(counts: tuple[int, ...]) -> str:
+    return ", ".join(f"{n} {name}{'s' if n != 1 else ''}" for name, n in zip(ITEMS, counts))
+
+
+_OFFER = re.compile(r"\bOFFER\s*:(?P<body>[^\n]*)", re.IGNORECASE)
+_ACCEPT = re.compile(r"\bACCEPT\b", re.IGNORECASE)
+_WALK = re.compile(r"\bNO\s+DEAL\b", re.IGNORECASE)
+_ITEM_EQ = re.compile(r"\b(book|hat|ball)s?\s*[=:]\s*(\d+)", re.IGNORECASE)
+_NUM_ITEM = re.compile(r"\b(\d+)\s*(book|hat|ball)s?\b", re.IGNORECASE)
+
+
+def parse_offer(body: str, counts: tuple[int, ...]) -> tuple[int, ...]:
+    """Parse ``book=1 hat=0 ball=2`` (or ``1 book, 0 hats, 2 balls``) into counts to take."""
+    found: dict[str, int] = {}
+    for name, number in _ITEM_EQ.findall(body) or [(n, c) for c, n in _NUM_ITEM.findall(body)]:
+        key = name.lower()
+        if key in found:
+            raise InvalidMove(f"the offer names {key} twice.")
+        found[key] = int(number)
+    missing = [name for name in ITEMS if name not in found]
+    if missing:
+        raise InvalidMove(
+            f"an offer must say how many of every item you take; missing: {', '.join(missing)}. "
+            f"Example: OFFER: {format_items(tuple(c // 2 for c in counts))}"
+        )
+    take = tuple(found[name] for name in ITEMS)
+    for name, n, c in zip(ITEMS, take, counts):
+        if n > c:
+            raise InvalidMove(f"you asked for {n} {name}s but there are only {c}.")
+    return take
+
+
+class NegotiationGame(Game):
+    """Deal or No Deal item division, with free talk or strict alternating offers.
+
+    Args:
+        max_turns: Moves in all (both players) before the game ends with no deal.
+        protocol: ``"free"`` (talk, offers and acceptance; the original game) or
+            ``"alternating_offers"`` (every move is an offer or an acceptance; Rubinstein).
+        deal_discount: Per-round factor on the payoff of a deal (``1.0`` for none); a round is
+            one move by each player, so a deal in round ``k`` pays ``points * deal_discount**k``.
+    """
+
+    info = GameInfo(
+        name="negotiation",
+        roles=ROLES,
+        description="Divide books, hats and balls with private values (Deal or No Deal).",
+        reward_range=(-1.0, float(TOTAL_VALUE)),
+        max_turns=10,
+        discount=1.0,
+        vector_size=12,
+        vector_bounds=(-1.0, float(TOTAL_VALUE)),
+    )
+
+    def __init__(
+        self, max_turns: int = 10, protocol: str = "free", deal_discount: float = 1.0
+    ) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        if not isinstance(max_turns, int) or max_turns < 2:
+            raise ValueError(f"max_turns must be an integer >= 2, got {max_turns!r}")
+        if not 0.0 < deal_discount <= 1.0:
+            raise ValueError(f"deal_discount must be in (0, 1], got {deal_discount!r}")
+        self.max_turns = max_turns
+        self.protocol = protocol
+        self.deal_discount = deal_discount
+        self.info = dataclasses.replace(type(self).info, max_turns=max_turns)
+
+    # -- setup ------------------------------------------------------------------------------
+    def new_state(self, rng: np.random.Generator) -> NegotiationState:
+        while True:
+            counts = tuple(int(c) for c in rng.integers(1, 5, size=len(ITEMS)))
+            if 5 <= sum(counts) <= 7:
+                break
+        options = value_vectors(counts)
+        while True:
+            va = options[int(rng.integers(len(options)))]
+            vb = options[int(rng.integers(len(options)))]
+            valued_by_someone = all(a > 0 or b > 0 for a, b in zip(va, vb))
+            valued_by_both = any(a > 0 and b > 0 for a, b in zip(va, vb))
+            if valued_by_someone and valued_by_both:
+                break
+        state = NegotiationState(
+            to_move=(ROLES[0],), counts=counts, values={"alice": va, "bob": vb}
+        )
+        state.transcript.gm(f"The pool holds {describe_pool(counts)}. alice moves first.")
+        return state
+
+    # -- moves ------------------------------------------------------------------------------
+    def parse(self, state: GameState, role: str, text: str) -> Move:
+        assert isinstance(state, NegotiationState)
+        if not text:
+            raise InvalidMove("your message is empty.")
+        offer, accept, walk = _OFFER.search(text), _ACCEPT.search(text), _WALK.search(text)
+        acts = sum(x is not None for x in (offer, accept, walk))
+        if acts > 1:
+            raise InvalidMove("a move may contain only one of OFFER, ACCEPT or NO DEAL.")
+        if accept:
+            if state.offer is None or state.offer[0] == role:
+                raise InvalidMove("there is no offer from the other player to accept.")
+            return Move("accept", text)
+        if walk:
+            return Move("walk", text)
+        if offer:
+            return Move("offer", text, parse_offer(offer.group("body"), state.counts))
+        if self.protocol == "alternating_offers":
+            raise InvalidMove("every move must contain OFFER: ... or ACCEPT.")
+        return Move("talk", text)
+
+    def null_move(self, state: GameState, role: str) -> Move:
+        return Move("talk", "")
+
+    def apply(self, state: GameState, moves: Mapping[str, Any]) -> StepOutcome:
+        assert isinstance(state, NegotiationState)
+        (role,) = state.to_move
+        move: Move = moves[role]
+        other = ROLES[1 - ROLES.index(role)]
+        if move.message:
+            state.transcript.add(role, move.message)
+        if move.kind == "offer":
+            assert move.take is not None
+            state.offer = (role, move.take)
+            state.transcript.gm(
+                f"{role} proposes: {role} gets {format_items(move.take)}; "
+                f"{other} gets {format_items(complement(state.counts, move.take))}."
+            )
+        elif move.kind == "accept":
+            assert state.offer is not None
+            proposer, take = state.offer
+            state.deal = {proposer: take, role: complement(state.counts, take)}
+            factor = self.deal_discount ** (state.turn // 2)
+            state.returns = {r: points(state.values[r], state.deal[r]) * factor for r in ROLES}
+            state.done, state.outcome = True, "agreement"
+            state.transcript.gm(f"{role} accepts. Deal.")
+        elif move.kind == "walk":
+            state.returns = dict.fromkeys(ROLES, 0.0)
+            state.done, state.outcome = True, "no agreement"
+            state.transcript.gm(f"{role} walks away. No deal: both score 0.")
+        state.turn += 1
+        if not state.done and state.turn >= self.max_turns:
+            state.returns = dict.fromkeys(ROLES, 0.0)
+            state.done, state.outcome = True, "no agreement"
+            state.transcript.gm("Out of turns. No deal: both score 0.")
+        state.to_move = () if state.done else (other,)
+        return StepOutcome()
+
+    # -- views ------------------------------------------------------------------------------
+    def view(self, state: GameState, role: str) -> RoleView:
+        assert isinstance(state, NegotiationState)
+        mine = state.values[role]
+        other = ROLES[1 - ROLES.index(role)]
+        rules = (
+            "Every move must contain either OFFER: ... or ACCEPT (alternating offers)."
+            if self.protocol == "alternating_offers"
+            else "Each turn, write a short message to the other player."
+        )
+        discount = (
+            f" A deal is worth {self.deal_discount:g}x less for each round it takes."
+            if self.deal_discount < 1.0
+            else ""
+        )
+        preamble = (
+            f"You are {role}, negotiating with {other} over how to divide a pool of items.\n"
+            f"The pool: {describe_pool(state.counts)}.\n"
+            f"Your private values per item: {format_items(mine)} "
+            f"(the whole pool is worth {TOTAL_VALUE} points to you). "
+            f"{other} has different values that you do not know.\n"
+            f"{rules} To propose a division, add a line 'OFFER: {format_items(state.counts)}' "
+            f"with the number of each item YOU take; {other} gets the rest. To accept {other}'s "
+            f"last offer, write ACCEPT. To end without a deal, write NO DEAL (both score 0). "
+            f"With no deal after {self.max_turns} moves in all, both score 0.{discount} "
+            f"Your score is the value of the items you get."
+        )
+        standing = None
+        if state.offer is not None and state.offer[0] != role:
+            standing = complement(state.counts, state.offer[1])
+        my_last = state.offer[1] if state.offer is not None and state.offer[0] == role else None
+        instruction = f"Move {state.turn + 1} of {self.max_turns}. "
+        if standing is not None:
+            instruction += (
+                f"{other}'s offer gives you {format_items(standing)} "
+                f"({points(mine, standing)} points). "
+            )
+        instruction += f"Your message, {role}:"
+        vector = [
+            *state.counts,
+            *mine,
+            *(standing if standing is not None else (-1, -1, -1)),
+            points(mine, standing) if standing is not None else -1,
+            state.turn / self.max_turns,
+            1.0 if standing is not None else 0.0,
+        ]
+        facts = {
+            "role": role,
+            "items": ITEMS,
+            "counts": state.counts,
+            "values": mine,
+            "standing_offer": standing,
+            "my_last_offer": my_last,
+            "turn": state.turn,
+            "max_turns": self.max_turns,
+            "protocol": self.protocol,
+            "candidates": self._candidates(state, standing is not None),
+        }
+        return RoleView(preamble, instruction, vector, facts)
+
+    def _candidates(self, state: NegotiationState, can_accept: bool) -> tuple[str, ...]:
+        return (("ACCEPT",) if can_accept else ()) + offer_texts(state.counts)
+
+    def summary(self, state: GameState) -> dict[str, Any]:
+        assert isinstance(state, NegotiationState)
+        agreed = state.deal is not None
+        out: dict[str, Any] = {
+            "agreement": agreed,
+            "scores": {r: float(state.returns.get(r, 0.0)) for r in ROLES},
+            "pareto_optimal": False,
+        }
+        if state.deal is not None:
+            out["deal"] = {r: list(items) for r, items in state.deal.items()}
+            out["pareto_optimal"] = is_pareto_optimal(
+                state.counts, state.values["alice"], state.values["bob"], state.deal["alice"]
+            )
+        return out

@@ -1,0 +1,67 @@
+"""Scripted negotiators: baselines, default opponents and test fixtures."""
+
+from __future__ import annotations
+
+from palaestra.envs.negotiation.rules import all_splits, complement, format_items, points
+from palaestra.envs.protocol import Observation
+from palaestra.envs.scripted import ScriptedAgent
+
+
+def _best_split(counts: tuple[int, ...], values: tuple[int, ...], floor: float) -> tuple[int, ...]:
+    """The split that leaves the most items to the other side while worth >= floor to me.
+
+    Ties go to the split worth more to me, then to the first in a fixed order, so the choice
+    is deterministic.
+    """
+    feasible = [s for s in all_splits(counts) if points(values, s) >= floor]
+    if not feasible:
+        feasible = [tuple(counts)]
+    return min(feasible, key=lambda s: (sum(s), -points(values, s), s))
+
+
+class FairSplitter(ScriptedAgent):
+    """Asks for about half of the pool's value to itself; accepts any offer worth >= 5."""
+
+    key = "fair"
+
+    def reply(self, obs: Observation) -> str:
+        f = obs.facts
+        standing = f["standing_offer"]
+        if standing is not None and points(f["values"], standing) >= 5:
+            return "That is fair to me. ACCEPT"
+        take = _best_split(tuple(f["counts"]), tuple(f["values"]), 5)
+        return f"Let us split it evenly.\nOFFER: {format_items(take)}"
+
+
+class HardBargainer(ScriptedAgent):
+    """Demands everything it values, then concedes one point per own move down to 6."""
+
+    key = "hard"
+
+    def reply(self, obs: Observation) -> str:
+        f = obs.facts
+        own_moves = f["turn"] // 2
+        aspiration = max(6, 10 - own_moves)
+        standing = f["standing_offer"]
+        if standing is not None and points(f["values"], standing) >= aspiration:
+            return "Fine. ACCEPT"
+        take = _best_split(tuple(f["counts"]), tuple(f["values"]), aspiration)
+        give = complement(tuple(f["counts"]), take)
+        return f"I need most of this. You get {format_items(give)}.\nOFFER: {format_items(take)}"
+
+
+class AlwaysAccept(ScriptedAgent):
+    """Accepts any standing offer; otherwise proposes an even split."""
+
+    key = "accept"
+
+    def reply(self, obs: Observation) -> str:
+        f = obs.facts
+        if f["standing_offer"] is not None:
+            return "Deal. ACCEPT"
+        counts = tuple(f["counts"])
+        take = tuple(c // 2 for c in counts)
+        return f"How about this?\nOFFER: {format_items(take)}"
+
+
+SCRIPTED = {cls.key: cls for cls in (FairSplitter, HardBargainer, AlwaysAccept)}
