@@ -12,9 +12,11 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_MODULES = (
-    "palaestra.envs.cli",
-    "palaestra.agents.cli",
-    "palaestra.arena.cli",
+    "palaestra.envs.cli",  # envs, play
+    "palaestra.agents.cli",  # models, serve
+    "palaestra.arena.cli",  # tournament
+    "palaestra.arena.report",  # report
+    "palaestra.arena.train.cli",  # train
 )
 
 
@@ -28,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as err:
-            if err.name == name:
+            if name.startswith(err.name or "\0"):  # the command's package is not built yet
                 continue
             raise
         module.add_commands(sub)
