@@ -263,7 +263,8 @@ class Game(ABC):
         view = self.view(state, role)
         parts = [view.preamble.strip()]
         history = state.transcript.render(role)
-        parts.append("Transcript:\n" + history if history else "Transcript: (empty)")
+        # Never rewrite what the seat already read: an empty transcript is just the heading.
+        parts.append("Transcript:" + ("\n" + history if history else ""))
         if view.instruction:
             parts.append(view.instruction.strip())
         return "\n\n".join(parts)
