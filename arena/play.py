@@ -1,4 +1,4 @@
-"""Play one episode, one seat at a time (the CLI's ``play``; the arena batches many)."""
+"""Play one episode (the CLI's ``play``), through the same runner the arena uses."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from palaestra.arena.records import EpisodeRecord
+from palaestra.arena.runner import EpisodeJob, MatchRunner
 from palaestra.envs import make
 from palaestra.envs.protocol import Agent
 
@@ -21,6 +23,7 @@ class EpisodeResult:
     transcript: str
     infos: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    record: EpisodeRecord | None = None
 
 
 def play_episode(
@@ -34,8 +37,7 @@ def play_episode(
     An agent that raises or returns an action with ``error`` set forfeits; the error is kept
     in ``EpisodeResult.errors``.
     """
-    env = make(env_id, wrappers=False, **env_kwargs)
-    roles = list(env.possible_agents)
+    roles = list(make(env_id, wrappers=False, **env_kwargs).possible_agents)
     if not isinstance(agents, Mapping):
         if len(agents) != len(roles):
             raise ValueError(f"{env_id} has {len(roles)} roles {roles}; got {len(agents)} agents")
@@ -43,36 +45,16 @@ def play_episode(
     missing = [r for r in roles if r not in agents]
     if missing:
         raise ValueError(f"no agent for roles {missing} of {env_id}")
-    env.reset(seed=seed)
-    for agent in agents.values():
-        agent.reset()
-    returns = dict.fromkeys(roles, 0.0)
-    errors: list[str] = []
-    last_infos: dict[str, dict[str, Any]] = {}
-    while env.agents:
-        role = env.agent_selection
-        if env.terminations[role] or env.truncations[role]:
-            last_infos[role] = dict(env.infos[role])
-            env.step(None)
-            continue
-        try:
-            action = agents[role].act([env.observation_for(role)])[0]
-            error = action.error
-        except Exception as exc:  # a crashed agent is a recorded failure, not a crashed run
-            error = f"{type(exc).__name__}: {exc}"
-        if error is not None:
-            errors.append(f"{role} ({agents[role].name}): {error}")
-            env._finish(env.game.forfeit(env.state, role), f"agent error by {role}: {error}")
-        else:
-            env.step(action.text)
-        for r, reward in env.rewards.items():
-            returns[r] += reward
+    job = EpisodeJob(env_id, seed, dict(agents), dict(env_kwargs), episode_id=f"{env_id}/{seed}")
+    (episode,) = MatchRunner(concurrency=1, on_error="forfeit").run_live([job])
+    record = episode.record()
     return EpisodeResult(
         env_id=env_id,
         seed=seed,
-        seating={r: agents[r].name for r in roles},
-        returns=returns,
-        transcript=env.render() or "",
-        infos=last_infos,
-        errors=errors,
+        seating=record.seating,
+        returns=record.returns,
+        transcript=episode.env.render() or "",
+        infos=episode.final_infos,
+        errors=[f"{e['role']} ({e['agent']}): {e['error']}" for e in record.errors],
+        record=record,
     )
