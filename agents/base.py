@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
 from palaestra.envs.protocol import Action, Agent, Observation
 
 __all__ = ["Action", "Agent", "CallableAgent", "Observation", "RandomAgent", "obs_rng"]

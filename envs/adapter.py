@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from gymnasium.utils import seeding
+from pettingzoo import AECEnv, ParallelEnv
+
 from palaestra.envs.core import MAX_RAW_CHARS, Game, GameState, InvalidMove, clean_text
 from palaestra.envs.core import split_reasoning as _split
 from palaestra.envs.protocol import Observation
 from palaestra.envs.spaces import Utterance, observation_space
-from pettingzoo import AECEnv, ParallelEnv
 
 INVALID_MOVE_POLICIES = ("retry", "penalty", "forfeit")
 
@@ -57,6 +57,7 @@ class MoveReferee:
     counts: dict[str, int] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
     log: list[MoveRecord] = field(default_factory=list)
+    last_invalid: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.invalid_move not in INVALID_MOVE_POLICIES:
@@ -76,6 +77,7 @@ class MoveReferee:
         self.counts = dict.fromkeys(self.game.info.roles, 0)
         self.retries = dict.fromkeys(self.game.info.roles, 0)
         self.log = []
+        self.last_invalid = {}
 
     def judge(self, state: GameState, role: str, raw: Any) -> tuple[str, Any]:
         """Return ``("ok", move)``, ``("retry", reason)``, ``("penalty", reason)`` or
@@ -89,6 +91,7 @@ class MoveReferee:
             move = self.game.parse(state, role, visible)
         except InvalidMove as err:
             self.counts[role] += 1
+            self.last_invalid[role] = err.reason
             self.log.append(MoveRecord(role, state.turn, visible, reasoning, False, err.reason))
             if self.invalid_move == "retry" and self.retries[role] < self.max_retries:
                 self.retries[role] += 1
@@ -145,7 +148,7 @@ class _TextGameBase:
         self.action_spaces = {r: Utterance(max_text) for r in info.roles}
         self.state: GameState | None = None
         self.episode_id = ""
-        self.np_random, _ = seeding.np_random(None)
+        self.np_random = np.random.default_rng()
 
     def observation_space(self, agent: str) -> Any:
         return self.observation_spaces[agent]
@@ -158,7 +161,7 @@ class _TextGameBase:
         """The full :class:`Observation` of ``role`` (what the arena hands to agents)."""
         assert self.state is not None, "call reset() first"
         view = self.game.view(self.state, role)
-        text = self.game.render_view(self.state, role)
+        text = self.game.render_view(self.state, role, view)
         if len(text) > self._max_text:
             # Keep the preamble and the newest part of the transcript.
             keep = self._max_text - len(view.preamble) - 16
@@ -185,23 +188,21 @@ class _TextGameBase:
         assert self.state is not None
         info: dict[str, Any] = {
             "invalid_moves": self.referee.counts.get(role, 0),
-            "last_invalid": next(
-                (r.reason for r in reversed(self.referee.log) if r.role == role and not r.valid),
-                "",
-            ),
+            "last_invalid": self.referee.last_invalid.get(role, ""),
             "turn": self.state.turn,
         }
         if self.state.done:
-            info["outcome"] = self.state.outcome
-            info.update(self.game.summary(self.state))
+            if self._summary is None:  # computed once: the state no longer changes
+                self._summary = {"outcome": self.state.outcome, **self.game.summary(self.state)}
+            info.update(self._summary)
         return info
 
     def _new_state(self, seed: int | None) -> None:
         if seed is not None:
-            self.np_random, _ = seeding.np_random(seed)
-        # The game gets its own child generator so that rules and spaces never share a stream.
-        rng = np.random.default_rng(int(self.np_random.integers(2**63)))
-        self.state = self.game.new_state(rng)
+            self.np_random = np.random.default_rng(seed)
+        # The rules draw from this env's generator only: same seed, same episode.
+        self.state = self.game.new_state(self.np_random)
+        self._summary: dict[str, Any] | None = None
         self.referee.reset()
         self.cycles = 0
 

@@ -258,9 +258,9 @@ class Game(ABC):
         """Game-specific facts for ``infos`` (e.g. agreement, scores); JSON-serialisable."""
         return {}
 
-    def render_view(self, state: GameState, role: str) -> str:
+    def render_view(self, state: GameState, role: str, view: RoleView | None = None) -> str:
         """The full prompt text of ``role``: preamble, transcript, then this turn's instruction."""
-        view = self.view(state, role)
+        view = view if view is not None else self.view(state, role)
         parts = [view.preamble.strip()]
         history = state.transcript.render(role)
         # Never rewrite what the seat already read: an empty transcript is just the heading.

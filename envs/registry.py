@@ -156,8 +156,9 @@ def make(env_id: str, parallel: bool = False, wrappers: bool = True, **kwargs: A
             ``max_message_chars``, ``max_cycles``, ``render_mode``, ``max_text``); all others
             go to the game.
     """
-    from palaestra.envs.adapter import TextGameEnv, TextGameParallelEnv
     from pettingzoo.utils import wrappers as pz_wrappers
+
+    from palaestra.envs.adapter import TextGameEnv, TextGameParallelEnv
 
     env_spec = spec(env_id)
     adapter_kwargs = {k: v for k, v in kwargs.items() if k in ADAPTER_KWARGS}

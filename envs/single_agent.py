@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
+
 from palaestra.envs.protocol import Agent
 from palaestra.envs.registry import make, spec
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
 from palaestra.envs.core import (
     Game,
     GameInfo,
@@ -45,6 +46,7 @@ class NegotiationState(GameState):
     values: dict[str, tuple[int, ...]] = field(default_factory=dict)
     offer: tuple[str, tuple[int, ...]] | None = None  # (proposer, what the proposer takes)
     deal: dict[str, tuple[int, ...]] | None = None  # role -> items it gets
+    preambles: dict[str, str] = field(default_factory=dict)  # per-role cache of fixed text
 
 
 @lru_cache(maxsize=64)
@@ -68,16 +70,22 @@ def complement(counts: tuple[int, ...], items: tuple[int, ...]) -> tuple[int, ..
     return tuple(c - n for c, n in zip(counts, items))
 
 
+@lru_cache(maxsize=64)
+def split_matrix(counts: tuple[int, ...]) -> np.ndarray:
+    """:func:`all_splits` as an ``(n_splits, n_items)`` integer array (for vectorised scoring)."""
+    return np.array(all_splits(counts), dtype=np.int64)
+
+
 def is_pareto_optimal(
     counts: tuple[int, ...], va: tuple[int, ...], vb: tuple[int, ...], a_gets: tuple[int, ...]
 ) -> bool:
     """No other split gives one player more and the other no less."""
     pa, pb = points(va, a_gets), points(vb, complement(counts, a_gets))
-    for split in all_splits(counts):
-        qa, qb = points(va, split), points(vb, complement(counts, split))
-        if qa >= pa and qb >= pb and (qa > pa or qb > pb):
-            return False
-    return True
+    splits = split_matrix(counts)
+    qa = splits @ np.asarray(va)
+    qb = (np.asarray(counts) - splits) @ np.asarray(vb)
+    better = (qa >= pa) & (qb >= pb) & ((qa > pa) | (qb > pb))
+    return not bool(better.any())
 
 
 @lru_cache(maxsize=64)
@@ -237,8 +245,8 @@ class NegotiationGame(Game):
         return StepOutcome()
 
     # -- views ------------------------------------------------------------------------------
-    def view(self, state: GameState, role: str) -> RoleView:
-        assert isinstance(state, NegotiationState)
+    def _preamble(self, state: NegotiationState, role: str) -> str:
+        """Rules, role and private values: fixed for the episode, so built once per seat."""
         mine = state.values[role]
         other = ROLES[1 - ROLES.index(role)]
         rules = (
@@ -263,6 +271,15 @@ class NegotiationGame(Game):
             f"With no deal after {self.max_turns} moves in all, both score 0.{discount} "
             f"Your score is the value of the items you get."
         )
+        return preamble
+
+    def view(self, state: GameState, role: str) -> RoleView:
+        assert isinstance(state, NegotiationState)
+        mine = state.values[role]
+        other = ROLES[1 - ROLES.index(role)]
+        preamble = state.preambles.get(role)
+        if preamble is None:
+            preamble = state.preambles[role] = self._preamble(state, role)
         standing = None
         if state.offer is not None and state.offer[0] != role:
             standing = complement(state.counts, state.offer[1])

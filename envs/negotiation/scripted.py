@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from palaestra.envs.negotiation.rules import all_splits, complement, format_items, points
+import numpy as np
+
+from palaestra.envs.negotiation.rules import complement, format_items, points, split_matrix
 from palaestra.envs.protocol import Observation
 from palaestra.envs.scripted import ScriptedAgent
 
@@ -13,10 +15,14 @@ def _best_split(counts: tuple[int, ...], values: tuple[int, ...], floor: float) 
     Ties go to the split worth more to me, then to the first in a fixed order, so the choice
     is deterministic.
     """
-    feasible = [s for s in all_splits(counts) if points(values, s) >= floor]
-    if not feasible:
-        feasible = [tuple(counts)]
-    return min(feasible, key=lambda s: (sum(s), -points(values, s), s))
+    splits = split_matrix(counts)
+    worth = splits @ np.asarray(values)
+    feasible = np.flatnonzero(worth >= floor)
+    if feasible.size == 0:
+        return tuple(counts)
+    # lexsort: last key is primary -> fewest items, then most points, then split order.
+    order = np.lexsort((feasible, -worth[feasible], splits[feasible].sum(axis=1)))
+    return tuple(int(x) for x in splits[feasible[order[0]]])
 
 
 class FairSplitter(ScriptedAgent):

@@ -8,10 +8,10 @@ from __future__ import annotations
 import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
-from palaestra.envs import list_envs, make, spec
 from pettingzoo.test import api_test, parallel_api_test, seed_test
 
 import palaestra  # noqa: F401  (registers the Gymnasium ids)
+from palaestra.envs import list_envs, make, spec
 
 ENV_IDS = list_envs()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from palaestra.envs import InvalidMove, make
 from palaestra.envs.negotiation.rules import (
     NegotiationGame,

@@ -8,12 +8,12 @@ from pathlib import Path
 import gymnasium
 import numpy as np
 import pytest
+
+import palaestra  # noqa: F401
 from palaestra.agents import make_agent
 from palaestra.arena.play import play_episode
 from palaestra.envs import make
 from palaestra.envs.negotiation.rules import format_items, value_vectors
-
-import palaestra  # noqa: F401
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -93,7 +93,7 @@ def test_gymnasium_rewards_sum_to_episode_return():
     env = gymnasium.make("palaestra/Negotiation-v0", role="alice", invalid_move="penalty",
                          opponents="scripted:negotiation/hard")  # fmt: skip
     total, done = 0.0, False
-    obs, info = env.reset(seed=9)
+    _, info = env.reset(seed=9)
     rng = np.random.default_rng(0)
     while not done:
         move = rng.choice(["hello", "OFFER: book=0 hat=0 ball=0", "ACCEPT", ""])

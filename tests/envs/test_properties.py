@@ -10,6 +10,7 @@ import itertools
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from palaestra.agents import RandomAgent
 from palaestra.envs import list_envs, make, spec
 
