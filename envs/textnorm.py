@@ -83,7 +83,8 @@ IRREGULAR: dict[str, str] = {
 #: Words whose ending only looks like an inflection; they are kept whole.
 UNINFLECTED = frozenset(
     {"morning", "evening", "ceiling", "nothing", "something", "anything", "everything",
-     "during", "pudding", "wedding", "bowling", "ring", "thing", "king", "sing", "wing",
+     "during", "pudding", "wedding", "bowling", "earring", "herring", "offspring",
+     "ring", "thing", "king", "sing", "wing",
      "spring", "string", "swing", "sting", "bring", "cling", "fling", "sling", "news",
      "series", "species", "lens", "always", "perhaps", "towards", "yes", "this", "thus",
      "gas", "bus", "plus", "atlas", "canvas", "chaos", "iris", "tennis", "physics", "maths"}
