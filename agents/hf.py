@@ -1,0 +1,464 @@
+"""A local transformers model as an agent (``hf:<model id | local path | alias>?k=v``).
+
+>>> agent = make_agent("hf:tiny?temperature=0&max_new_tokens=8")  # doctest: +SKIP
+>>> agent.act([observation])[0].text  # doctest: +SKIP
+
+One :meth:`HFAgent.act` call answers a whole batch of observations with one left-padded
+``generate`` call. Each observation becomes a chat: its :attr:`~Observation.preamble` (rules,
+role, private facts) is the system message and the rest of its text the user message, framed
+by the tokenizer's chat template (plain text when the tokenizer has none).
+
+**Training data.** With ``train=True`` every action carries ``prompt_ids``, ``completion_ids``
+and ``logprobs``: the log-probability of each sampled token under the model's next-token
+distribution at the sampling temperature, ``log_softmax(logits / temperature)`` (temperature 1
+for greedy decoding). They are taken from the logits of the generation pass itself, recorded
+before any top-k/top-p truncation, so a trainer's own forward pass over
+``prompt_ids + completion_ids`` with the same temperature reproduces them.
+
+**Sharing.** Models load once per process (:func:`load_model` keeps a cache keyed by path,
+device and dtype), so two agents for the same spec, e.g. the policy in two seats, share one
+model. Generation always uses whatever module is in :attr:`HFAgent.model` at call time: a
+trainer may replace it with a peft-wrapped copy.
+
+**Reproducibility.** Sampling draws from a generator seeded by ``seed``, the agent's call count
+and the batch's observations, inside a forked torch RNG state: a run with the same seed and the
+same sequence of calls gives the same text, and the global torch random state is untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from palaestra.envs.protocol import Action, Observation
+
+__all__ = ["HFAgent", "agent_from_spec", "clear_model_cache", "load_model", "resolve_device"]
+
+# One generate() at a time per process: sampling seeds the (forked) global torch RNG, and two
+# threads doing that at once would interleave their draws.
+_GENERATE_LOCK = threading.RLock()
+_CACHE_LOCK = threading.Lock()
+_MODEL_CACHE: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
+def resolve_device(device: str | None = None, dtype: Any = None) -> tuple[Any, Any]:
+    """Pick the torch device and dtype: CUDA with bf16 when available, else CPU with fp32.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``... (default: CUDA if available).
+        dtype: A torch dtype or its name (``"bfloat16"``, ``"float32"``, ``"float16"``).
+
+    Raises:
+        ValueError: ``dtype`` names no torch floating dtype.
+    """
+    import torch
+
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dtype is None:
+        dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    elif isinstance(dtype, str):
+        name = dtype.removeprefix("torch.")
+        resolved = getattr(torch, name, None)
+        if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
+            raise ValueError(
+                f"dtype must name a torch floating dtype like 'bfloat16', got {dtype!r}"
+            )
+        dtype = resolved
+    return dev, dtype
+
+
+def load_model(name_or_path: str, device: str | None = None, dtype: Any = None) -> tuple[Any, Any]:
+    """Load a causal LM and its tokenizer once per process; later calls get the same objects.
+
+    Args:
+        name_or_path: A model alias (see :mod:`palaestra.agents.models`, pulled on first use),
+            a local directory, or a hub id.
+        device: See :func:`resolve_device`.
+        dtype: See :func:`resolve_device`.
+
+    Returns:
+        ``(model, tokenizer)``, the model in eval mode on ``device``.
+    """
+    from palaestra.agents.models import resolve_model
+
+    dev, torch_dtype = resolve_device(device, dtype)
+    path = resolve_model(name_or_path)
+    key = (path, str(dev), str(torch_dtype))
+    with _CACHE_LOCK:
+        if key not in _MODEL_CACHE:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+            _MODEL_CACHE[key] = (model.to(dev).eval(), tokenizer)
+        return _MODEL_CACHE[key]
+
+
+def clear_model_cache() -> None:
+    """Forget every cached model (agents that hold one keep it)."""
+    with _CACHE_LOCK:
+        _MODEL_CACHE.clear()
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One observation rendered for the model."""
+
+    text: str
+    ids: list[int]
+
+
+class _LogprobRecorder:
+    """Logits processor that records the log-prob of each sampled token, one step late.
+
+    At each step it keeps ``log_softmax(raw logits / temperature)``; at the next step the token
+    just sampled is the last column of ``input_ids``, and its log-prob is gathered then. Only one
+    step's distribution is held at a time (the full per-step logits of a long batched generation
+    would take gigabytes).
+    """
+
+    def __init__(self, temperature: float) -> None:
+        self.temperature = temperature
+        self.pending: Any = None
+        self.steps: list[Any] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        if self.pending is not None:
+            self.steps.append(self.pending.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.pending = torch.log_softmax(scores.float() / self.temperature, dim=-1)
+        return scores
+
+    def finish(self, new_tokens: Any) -> Any:
+        """Log-probs of ``new_tokens`` (batch, steps) as a (batch, steps) tensor."""
+        import torch
+
+        if self.pending is not None and len(self.steps) < new_tokens.shape[1]:
+            last = new_tokens[:, len(self.steps)].unsqueeze(1)
+            self.steps.append(self.pending.gather(1, last).squeeze(1))
+            self.pending = None
+        if not self.steps:
+            return torch.zeros(new_tokens.shape, dtype=torch.float32)
+        return torch.stack(self.steps, dim=1)
+
+
+class _StopOnStrings:
+    """Stopping criterion: a row is done once its completion contains one of the stop strings.
+
+    Only the last few tokens are decoded at each step (enough to hold the longest stop string
+    even at one byte per token), and the step at which each row first stopped is remembered.
+    """
+
+    def __init__(self, tokenizer: Any, stops: Sequence[str], prompt_len: int, batch: int) -> None:
+        self.tokenizer = tokenizer
+        self.stops = list(stops)
+        self.prompt_len = prompt_len
+        self.window = 4 * max(len(s.encode()) for s in self.stops) + 2
+        self.stopped_at: list[int | None] = [None] * batch
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        step = input_ids.shape[1] - self.prompt_len - 1
+        start = max(self.prompt_len, input_ids.shape[1] - self.window)
+        done = []
+        for row, tail in enumerate(input_ids[:, start:].tolist()):
+            if self.stopped_at[row] is None:
+                text = self.tokenizer.decode(tail, skip_special_tokens=True)
+                if any(stop in text for stop in self.stops):
+                    self.stopped_at[row] = step
+            done.append(self.stopped_at[row] is not None)
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def _options_error(options: dict[str, Any]) -> str:
+    return (
+        f"unknown hf agent option(s) {sorted(options)}; expected some of temperature, top_p, "
+        "top_k, max_new_tokens, stop, seed, train, device, dtype, batch_size, name"
+    )
+
+
+class HFAgent:
+    """A transformers causal LM that plays by generating text.
+
+    Args:
+        model: An alias (``"smollm2-135m"``, ``"tiny"``), a local directory, a hub id, or an
+            already loaded model (then pass ``tokenizer`` too).
+        tokenizer: The tokenizer for a model object (default: loaded with the model).
+        name: Agent name (default ``"hf:<model>"``).
+        temperature: Sampling temperature; 0 means greedy decoding.
+        top_p: Nucleus sampling mass (1.0 = off).
+        top_k: Keep only the k most likely tokens (0 = off).
+        max_new_tokens: Cap on the completion length in tokens.
+        stop: Stop strings (a string or a list). Generation stops once one appears, and the
+            text is cut before it.
+        seed: Base seed of sampling.
+        train: Attach ``prompt_ids``, ``completion_ids`` and ``logprobs`` to every action.
+        device: Torch device (default: CUDA if available, else CPU).
+        dtype: Torch dtype (default: bf16 on CUDA, fp32 elsewhere).
+        batch_size: Generate at most this many observations at once (default: all).
+
+    Raises:
+        ValueError: A setting is out of range.
+    """
+
+    def __init__(
+        self,
+        model: Any = "smollm2-135m",
+        tokenizer: Any = None,
+        *,
+        name: str | None = None,
+        temperature: float = 0.7,
+        top_p: float = 1.0,
+        top_k: int = 0,
+        max_new_tokens: int = 128,
+        stop: str | Sequence[str] | None = None,
+        seed: int = 0,
+        train: bool = False,
+        device: str | None = None,
+        dtype: Any = None,
+        batch_size: int | None = None,
+    ) -> None:
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        if top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {top_k}")
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if isinstance(model, str):
+            self.model_name = model
+            self.model, loaded_tokenizer = load_model(model, device=device, dtype=dtype)
+            self.tokenizer = tokenizer or loaded_tokenizer
+        else:
+            if tokenizer is None:
+                raise TypeError("HFAgent(model=<model object>) needs tokenizer= as well")
+            self.model_name = (
+                getattr(getattr(model, "config", None), "name_or_path", "") or type(model).__name__
+            )
+            self.model, self.tokenizer = model, tokenizer
+            if device is not None or dtype is not None:
+                dev, torch_dtype = resolve_device(device, dtype)
+                self.model.to(device=dev, dtype=torch_dtype)
+        self.name = name or f"hf:{self.model_name}"
+        self.temperature = float(temperature)
+        self.top_p = float(top_p)
+        self.top_k = int(top_k)
+        self.max_new_tokens = int(max_new_tokens)
+        self.stop = [stop] if isinstance(stop, str) else list(stop or [])
+        if any(not s for s in self.stop):
+            raise ValueError(f"stop strings must be non-empty, got {self.stop!r}")
+        self.seed = int(seed)
+        self.train = bool(train)
+        self.batch_size = batch_size
+        self._calls = 0
+
+    # -- prompts ---------------------------------------------------------------------------
+
+    def messages(self, obs: Observation) -> list[dict[str, str]]:
+        """The chat for one observation: the preamble as system message, the rest as user."""
+        if obs.preamble and obs.text.startswith(obs.preamble):
+            rest = obs.text[len(obs.preamble) :].strip()
+            return [
+                {"role": "system", "content": obs.preamble.strip()},
+                {"role": "user", "content": rest},
+            ]
+        return [{"role": "user", "content": obs.text}]
+
+    def render(self, obs: Observation) -> Prompt:
+        """Token ids of the prompt for ``obs`` (chat template when the tokenizer has one)."""
+        tok = self.tokenizer
+        if getattr(tok, "chat_template", None):
+            text = tok.apply_chat_template(
+                self.messages(obs), tokenize=False, add_generation_prompt=True
+            )
+            ids = tok(text, add_special_tokens=False)["input_ids"]
+        else:
+            text = obs.text
+            ids = tok(text)["input_ids"]
+        return Prompt(text, list(ids))
+
+    # -- generation ------------------------------------------------------------------------
+
+    def act(self, observations: Sequence[Observation]) -> list[Action]:
+        """Generate one reply per observation (batched; see the module docstring)."""
+        observations = list(observations)
+        if not observations:
+            return []
+        size = self.batch_size or len(observations)
+        out: list[Action] = []
+        for start in range(0, len(observations), size):
+            out.extend(self._generate(observations[start : start + size]))
+        return out
+
+    def _call_seed(self, observations: Sequence[Observation]) -> int:
+        digest = hashlib.blake2b(digest_size=8)
+        digest.update(f"{self.seed}\x00{self._calls}".encode())
+        for obs in observations:
+            digest.update(f"\x00{obs.episode}\x00{obs.role}\x00{obs.turn}\x00{obs.text}".encode())
+        return int.from_bytes(digest.digest(), "little") & 0x7FFF_FFFF_FFFF_FFFF
+
+    def _generate(self, observations: Sequence[Observation]) -> list[Action]:
+        import torch
+
+        tok = self.tokenizer
+        model = self.model
+        device = next(model.parameters()).device
+        prompts = [self.render(obs) for obs in observations]
+        pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        eos_ids = self._eos_ids()
+        width = max(len(p.ids) for p in prompts)
+        input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+        attention = torch.zeros((len(prompts), width), dtype=torch.long)
+        for row, prompt in enumerate(prompts):  # left padding: prompts end where generation starts
+            input_ids[row, width - len(prompt.ids) :] = torch.tensor(prompt.ids)
+            attention[row, width - len(prompt.ids) :] = 1
+
+        from transformers import (
+            LogitsProcessorList,
+            StoppingCriteriaList,
+            TemperatureLogitsWarper,
+            TopKLogitsWarper,
+            TopPLogitsWarper,
+        )
+
+        sampling = self.temperature > 0
+        recorder = _LogprobRecorder(self.temperature if sampling else 1.0)
+        processors: list[Any] = [recorder]
+        if sampling:
+            # Our own warpers, after the recorder, so that the recorded log-probs are those of
+            # the tempered full distribution; generate()'s own warpers are switched off below.
+            processors.append(TemperatureLogitsWarper(self.temperature))
+            if self.top_k:
+                processors.append(TopKLogitsWarper(self.top_k))
+            if self.top_p < 1:
+                processors.append(TopPLogitsWarper(self.top_p))
+        # Neutral values override any sampling defaults in the model's generation_config.
+        sampling_flags: dict[str, Any] = {"do_sample": sampling}
+        if sampling:
+            sampling_flags.update(temperature=1.0, top_p=1.0, top_k=0)
+        stopper = _StopOnStrings(tok, self.stop, width, len(prompts)) if self.stop else None
+
+        self._calls += 1
+        seed = self._call_seed(observations)
+        was_training = model.training
+        started = time.perf_counter()
+        with _GENERATE_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
+            torch.manual_seed(seed)
+            model.eval()
+            try:
+                with torch.no_grad():
+                    sequences = model.generate(
+                        input_ids=input_ids.to(device),
+                        attention_mask=attention.to(device),
+                        max_new_tokens=self.max_new_tokens,
+                        **sampling_flags,
+                        repetition_penalty=1.0,
+                        num_beams=1,
+                        pad_token_id=pad_id,
+                        eos_token_id=eos_ids or None,
+                        logits_processor=LogitsProcessorList(processors),
+                        stopping_criteria=StoppingCriteriaList([stopper] if stopper else []),
+                    )
+            finally:
+                model.train(was_training)
+        latency = time.perf_counter() - started
+        new_tokens = sequences[:, width:].cpu()
+        logprobs = recorder.finish(new_tokens).cpu() if self.train else None
+
+        actions = []
+        for row, prompt in enumerate(prompts):
+            tokens = new_tokens[row].tolist()
+            length, reason = len(tokens), "length"
+            for i, token in enumerate(tokens):
+                if token in eos_ids:
+                    length, reason = i + 1, "eos"
+                    break
+            stopped_at = stopper.stopped_at[row] if stopper is not None else None
+            if stopped_at is not None and stopped_at + 1 <= length:
+                length, reason = stopped_at + 1, "stop"
+            completion = tokens[:length]
+            text = tok.decode(completion, skip_special_tokens=True)
+            if self.stop:
+                cuts = [text.find(s) for s in self.stop if s in text]
+                if cuts:
+                    text = text[: min(cuts)]
+            meta = {
+                "model": self.model_name,
+                "tokens": len(completion),
+                "prompt_tokens": len(prompt.ids),
+                "finish_reason": reason,
+                "latency": latency,
+                "batch": len(prompts),
+            }
+            action = Action(text, meta=meta)
+            if logprobs is not None:
+                action.prompt_ids = list(prompt.ids)
+                action.completion_ids = completion
+                action.logprobs = logprobs[row, :length].tolist()
+                meta["logprob_temperature"] = recorder.temperature
+            actions.append(action)
+        return actions
+
+    def _eos_ids(self) -> list[int]:
+        ids: list[int] = []
+        config_eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        for value in (config_eos, self.tokenizer.eos_token_id):
+            if isinstance(value, int):
+                value = [value]
+            for token in value or []:
+                if token not in ids:
+                    ids.append(int(token))
+        return ids
+
+    def reset(self) -> None:
+        """Nothing to forget between episodes (the call counter keeps runs reproducible)."""
+
+
+def _rng_devices(device: Any) -> list[Any]:
+    return [device] if device.type == "cuda" else []
+
+
+_OPTIONS = {
+    "name",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_new_tokens",
+    "stop",
+    "seed",
+    "train",
+    "device",
+    "dtype",
+    "batch_size",
+    "tokenizer",
+}
+
+
+def agent_from_spec(rest: str, options: dict[str, Any]) -> HFAgent:
+    """Factory for ``hf:<model>?k=v`` specs (see :mod:`palaestra.agents.specs`).
+
+    Raises:
+        AgentSpecError: No model named, or an unknown option.
+    """
+    from palaestra.agents.specs import AgentSpecError
+
+    if not rest:
+        raise AgentSpecError(
+            "expected 'hf:<model id | local path | alias>', e.g. 'hf:smollm2-135m'"
+        )
+    unknown = {k: v for k, v in options.items() if k not in _OPTIONS}
+    if unknown:
+        raise AgentSpecError(_options_error(unknown))
+    options = dict(options)
+    if "name" in options and not isinstance(options["name"], str):
+        options["name"] = str(options["name"])
+    return HFAgent(rest, **options)
