@@ -1,0 +1,522 @@
+"""Ratings from episode records: Elo, Bradley–Terry with bootstrap CIs, OpenSkill.
+
+* :class:`Elo` — the online update, in episode order or averaged over random orders (the
+  order-independent variant; an agent's online Elo depends on when it played whom).
+* :class:`BradleyTerry` — the maximum-likelihood fit of ``P(a beats b) = σ(θa − θb)``, as
+  Chatbot Arena reports it: on the Elo scale (``400 / ln 10`` points per unit of θ, 1000 on
+  average or at a named anchor agent), with percentile confidence intervals from refits on
+  episodes resampled with replacement. Draws count as half a win each way, or are modelled
+  with Davidson's tie parameter.
+* :class:`OpenSkill` — the ``openskill`` package's Plackett–Luce model, which rates whole
+  rankings and so suits games of more than two seats.
+
+Every method reads :class:`~palaestra.arena.stats.Comparison` lists or
+:class:`~palaestra.arena.records.EpisodeRecord` lists; every random choice comes from a
+``numpy`` generator seeded by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit
+
+from palaestra.arena.records import EpisodeRecord
+from palaestra.arena.stats import Comparison, aborted
+
+ELO_SCALE = 400.0 / math.log(10.0)
+"""Elo points per natural-log unit of strength (a 400-point gap is 10:1 odds)."""
+
+BASE_RATING = 1000.0
+TIE_MODELS = ("half", "davidson")
+
+
+@dataclass(frozen=True)
+class Rating:
+    """One agent's rating, with an interval where the method gives one.
+
+    Attributes:
+        agent: Agent name.
+        rating: Point estimate (Elo scale for Elo and Bradley–Terry; ``mu`` for OpenSkill).
+        low: Lower end of the interval (NaN when there is none).
+        high: Upper end.
+        games: Pairwise comparisons (Elo, Bradley–Terry) or episodes (OpenSkill) it rests on.
+    """
+
+    agent: str
+    rating: float
+    low: float = math.nan
+    high: float = math.nan
+    games: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        def clean(v: float) -> float | None:
+            return None if math.isnan(v) else round(v, 3)
+
+        return {
+            "agent": self.agent,
+            "rating": clean(self.rating),
+            "low": clean(self.low),
+            "high": clean(self.high),
+            "games": self.games,
+        }
+
+
+def _agent_index(comps: Sequence[Comparison]) -> list[str]:
+    if not comps:
+        raise ValueError("no comparisons to rate: need episodes between two different agents")
+    return sorted({c.a for c in comps} | {c.b for c in comps})
+
+
+def _games_played(comps: Sequence[Comparison]) -> dict[str, int]:
+    games: dict[str, int] = defaultdict(int)
+    for c in comps:
+        games[c.a] += 1
+        games[c.b] += 1
+    return games
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+
+
+# -- Elo ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Elo:
+    """Online Elo.
+
+    Within one episode every comparison is scored against the ratings from before the episode
+    and the updates are applied together, so a game of many seats is one update per agent.
+
+    Attributes:
+        k: Step size (points moved by a fully unexpected result is ``k``).
+        initial: Starting rating.
+        scale: Points for 10:1 odds (400 in chess).
+    """
+
+    k: float = 32.0
+    initial: float = BASE_RATING
+    scale: float = 400.0
+
+    def __post_init__(self) -> None:
+        if self.k <= 0 or self.scale <= 0:
+            raise ValueError(f"Elo needs k > 0 and scale > 0, got k={self.k}, scale={self.scale}")
+
+    def expected(self, ra: float, rb: float) -> float:
+        """Expected score of a player rated ``ra`` against one rated ``rb``."""
+        return 1.0 / (1.0 + 10.0 ** ((rb - ra) / self.scale))
+
+    def fit(self, comps: Sequence[Comparison], order: Sequence[int] | None = None) -> list[Rating]:
+        """Ratings after playing ``comps`` episode by episode.
+
+        Args:
+            comps: Pairwise results.
+            order: Episode indices in the order to play them (default: as they come).
+        """
+        agents = _agent_index(comps)
+        ratings = self._run(comps, agents, order)
+        games = _games_played(comps)
+        return _sorted([Rating(a, float(ratings[i]), games=games[a]) for i, a in enumerate(agents)])
+
+    def fit_permutations(
+        self,
+        comps: Sequence[Comparison],
+        rounds: int = 100,
+        seed: int = 0,
+        confidence: float = 0.95,
+    ) -> list[Rating]:
+        """Elo averaged over ``rounds`` random episode orders (seeded).
+
+        ``low``/``high`` are percentiles over the orders: how much the order alone moves an
+        agent's rating, not a sampling confidence interval (use :class:`BradleyTerry` for that).
+        """
+        if rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {rounds}")
+        _check_confidence(confidence)
+        agents = _agent_index(comps)
+        episodes = np.array(sorted({c.episode for c in comps}), dtype=int)
+        rng = np.random.default_rng(seed)
+        runs = np.array(
+            [self._run(comps, agents, rng.permutation(episodes)) for _ in range(rounds)]
+        )
+        tail = (1 - confidence) / 2 * 100
+        low, high = np.percentile(runs, [tail, 100 - tail], axis=0) if len(agents) else ([], [])
+        mean = runs.mean(axis=0) if len(agents) else []
+        games = _games_played(comps)
+        return _sorted(
+            [
+                Rating(a, float(mean[i]), float(low[i]), float(high[i]), games[a])
+                for i, a in enumerate(agents)
+            ]
+        )
+
+    def _run(
+        self, comps: Sequence[Comparison], agents: list[str], order: Sequence[int] | None
+    ) -> np.ndarray:
+        pos = {a: i for i, a in enumerate(agents)}
+        by_episode: dict[int, list[Comparison]] = defaultdict(list)
+        for c in comps:
+            by_episode[c.episode].append(c)
+        if order is None:
+            order = list(by_episode)
+        ratings = np.full(len(agents), self.initial, dtype=float)
+        for episode in order:
+            delta = np.zeros_like(ratings)
+            for c in by_episode.get(int(episode), ()):
+                i, j = pos[c.a], pos[c.b]
+                change = self.k * (c.score - self.expected(ratings[i], ratings[j]))
+                delta[i] += change
+                delta[j] -= change
+            ratings += delta
+        return ratings
+
+
+# -- Bradley–Terry ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PairCounts:
+    """Outcomes aggregated per unordered pair: ``i[k] < j[k]`` index into ``agents``."""
+
+    agents: list[str]
+    i: np.ndarray
+    j: np.ndarray
+    wins: np.ndarray  # i beat j
+    losses: np.ndarray  # j beat i
+    ties: np.ndarray
+
+
+class _PairTable:
+    """Comparisons indexed once, so each bootstrap round only re-weights them."""
+
+    def __init__(self, comps: Sequence[Comparison], agents: list[str]) -> None:
+        pos = {a: n for n, a in enumerate(agents)}
+        first = np.array([pos[c.a] for c in comps], dtype=int)
+        second = np.array([pos[c.b] for c in comps], dtype=int)
+        score = np.array([c.score for c in comps], dtype=float)
+        swap = first > second
+        low, high = np.where(swap, second, first), np.where(swap, first, second)
+        score = np.where(swap, 1.0 - score, score)
+        # column: 0 low agent won, 1 high agent won, 2 tie
+        self.column = np.where(score == 1.0, 0, np.where(score == 0.0, 1, 2))
+        keys = low * max(len(agents), 1) + high
+        unique, self.pair = np.unique(keys, return_inverse=True)
+        self.agents = agents
+        self.i = unique // max(len(agents), 1)
+        self.j = unique % max(len(agents), 1)
+        self.episode = np.array([c.episode for c in comps], dtype=int)
+
+    def counts(self, episode_weights: np.ndarray | None = None) -> PairCounts:
+        w = None if episode_weights is None else episode_weights[self.episode]
+        flat = np.bincount(
+            self.pair * 3 + self.column, weights=w, minlength=3 * len(self.i)
+        ).reshape(-1, 3)
+        return PairCounts(self.agents, self.i, self.j, flat[:, 0], flat[:, 1], flat[:, 2])
+
+
+@dataclass(frozen=True)
+class WinProbability:
+    """Predicted outcome of one episode between two agents."""
+
+    win: float
+    draw: float
+    loss: float
+
+
+@dataclass
+class BradleyTerryFit:
+    """A fitted Bradley–Terry model.
+
+    Attributes:
+        agents: Agent names, in the order of ``strength``.
+        strength: Natural-log strengths θ (``P(a beats b) = σ(θa − θb)`` with half-win ties).
+        ratings: The strengths on the Elo scale, one :class:`Rating` per agent, best first.
+        tie: Davidson's ν (0 when ties count as half wins).
+        samples: Bootstrap strengths, ``(rounds, agents)``, or ``None`` without a bootstrap.
+    """
+
+    agents: list[str]
+    strength: np.ndarray
+    ratings: list[Rating]
+    tie: float = 0.0
+    samples: np.ndarray | None = None
+
+    def rating(self, agent: str) -> Rating:
+        for r in self.ratings:
+            if r.agent == agent:
+                return r
+        raise ValueError(f"unknown agent {agent!r}; rated: {self.agents}")
+
+    def win_probability(self, a: str, b: str) -> WinProbability:
+        """Predicted win/draw/loss probabilities of ``a`` against ``b``.
+
+        Under half-win ties the model predicts no draws: ``win`` is then ``a``'s expected score.
+        """
+        d = self.strength[self._index(a)] - self.strength[self._index(b)]
+        return _outcome_probabilities(d, self.tie)
+
+    def win_probability_interval(
+        self, a: str, b: str, confidence: float = 0.95
+    ) -> tuple[float, float]:
+        """Percentile interval of ``win_probability(a, b).win`` over the bootstrap samples."""
+        if self.samples is None:
+            raise ValueError("this fit has no bootstrap samples; use BradleyTerry.bootstrap")
+        _check_confidence(confidence)
+        d = self.samples[:, self._index(a)] - self.samples[:, self._index(b)]
+        p = _outcome_probabilities(d, self.tie).win
+        tail = (1 - confidence) / 2 * 100
+        low, high = np.percentile(p, [tail, 100 - tail])
+        return float(low), float(high)
+
+    def _index(self, agent: str) -> int:
+        try:
+            return self.agents.index(agent)
+        except ValueError:
+            raise ValueError(f"unknown agent {agent!r}; rated: {self.agents}") from None
+
+
+def _outcome_probabilities(d, tie: float):  # d: float or array
+    if tie <= 0.0:
+        p = expit(d)
+        return WinProbability(p, 0.0 * p, 1.0 - p)
+    up, down = np.exp(d / 2), np.exp(-d / 2)
+    z = up + down + tie
+    return WinProbability(up / z, tie / z, down / z)
+
+
+@dataclass(frozen=True)
+class BradleyTerry:
+    """Bradley–Terry by maximum likelihood (scipy L-BFGS with exact gradients).
+
+    Attributes:
+        ties: ``"half"``: a draw is half a win for each side (Chatbot Arena's choice);
+            ``"davidson"``: draws have their own probability ``ν√(πaπb) / (πa + πb + ν√(πaπb))``
+            with ν fitted too.
+        l2: Ridge penalty ``l2/2 · Σθ²``: keeps an agent that never lost (or never won) finite.
+            Its pull fades as games accumulate; 0 gives the plain MLE.
+        anchor: The rating of ``anchor_agent``, or the mean rating when that is ``None``.
+        anchor_agent: Agent pinned at ``anchor`` (Chatbot Arena pins one model).
+        scale: Rating points per unit of θ (``400 / ln 10``: the Elo scale).
+    """
+
+    ties: str = "half"
+    l2: float = 0.01
+    anchor: float = BASE_RATING
+    anchor_agent: str | None = None
+    scale: float = ELO_SCALE
+
+    def __post_init__(self) -> None:
+        if self.ties not in TIE_MODELS:
+            raise ValueError(f"unknown tie model {self.ties!r}; expected one of {TIE_MODELS}")
+        if self.l2 < 0:
+            raise ValueError(f"l2 must be >= 0, got {self.l2}")
+
+    def fit(self, comps: Sequence[Comparison]) -> BradleyTerryFit:
+        """Fit on all of ``comps``."""
+        agents = _agent_index(comps)
+        theta, tie = self._fit_counts(_PairTable(comps, agents).counts(), None)
+        return self._result(comps, agents, theta, tie, None, 0.95)
+
+    def bootstrap(
+        self,
+        comps: Sequence[Comparison],
+        rounds: int = 200,
+        seed: int = 0,
+        confidence: float = 0.95,
+    ) -> BradleyTerryFit:
+        """Fit, plus percentile intervals from ``rounds`` refits on resampled episodes.
+
+        Episodes (not single comparisons) are drawn with replacement, so the comparisons of
+        one many-seat episode stay together.
+        """
+        if rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {rounds}")
+        _check_confidence(confidence)
+        agents = _agent_index(comps)
+        table = _PairTable(comps, agents)
+        theta, tie = self._fit_counts(table.counts(), None)
+        episodes = np.array(sorted({c.episode for c in comps}), dtype=int)
+        rng = np.random.default_rng(seed)
+        size = int(episodes.max()) + 1 if episodes.size else 0
+        samples = np.empty((rounds, len(agents)))
+        for r in range(rounds):
+            weights = np.zeros(size)
+            np.add.at(weights, rng.choice(episodes, size=episodes.size, replace=True), 1.0)
+            start = np.append(theta, math.log(tie)) if tie > 0 else theta
+            samples[r], _ = self._fit_counts(table.counts(weights), start)
+        return self._result(comps, agents, theta, tie, samples, confidence)
+
+    # The scale is fixed by a sum-to-zero penalty ((Σθ)²/2), which does not change the
+    # likelihood (it only sees differences), so even with l2 = 0 the optimum is unique.
+    def _fit_counts(self, pc: PairCounts, start: np.ndarray | None) -> tuple[np.ndarray, float]:
+        n = len(pc.agents)
+        davidson = self.ties == "davidson"
+        has_ties = davidson and pc.ties.sum() > 0
+        if n == 0:
+            return np.zeros(0), 0.0
+        if davidson:
+            x0 = start if start is not None else np.append(np.zeros(n), math.log(0.5))
+        else:
+            x0 = start if start is not None else np.zeros(n)
+        half_wins = pc.wins + 0.5 * pc.ties
+        half_losses = pc.losses + 0.5 * pc.ties
+
+        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+            theta = x[:n]
+            d = theta[pc.i] - theta[pc.j]
+            grad = np.zeros_like(x)
+            if not davidson:
+                nll = -(half_wins * log_expit(d) + half_losses * log_expit(-d)).sum()
+                g_d = -(half_wins - (half_wins + half_losses) * expit(d))
+            else:
+                eta = x[n] if has_ties else -np.inf
+                up, down = d / 2, -d / 2
+                log_z = np.logaddexp(np.logaddexp(up, down), eta)
+                total = pc.wins + pc.losses + pc.ties
+                nll = -(pc.wins * up + pc.losses * down - total * log_z).sum()
+                if has_ties:
+                    nll -= (pc.ties * eta).sum()
+                    grad[n] = -(pc.ties - total * np.exp(eta - log_z)).sum()
+                # d log Z / d d = (e^{d/2} - e^{-d/2}) / (2Z)
+                dz = 0.5 * (np.exp(up - log_z) - np.exp(down - log_z))
+                g_d = -((pc.wins - pc.losses) / 2 - total * dz)
+            np.add.at(grad, pc.i, g_d)
+            np.subtract.at(grad, pc.j, g_d)
+            total_theta = theta.sum()
+            nll += 0.5 * self.l2 * (theta @ theta) + 0.5 * total_theta**2
+            grad[:n] += self.l2 * theta + total_theta
+            return float(nll), grad
+
+        if not has_ties:  # no draws to fit ν on: plain Bradley–Terry (ν → 0)
+            x0 = x0[:n]
+        res = minimize(
+            objective, x0, jac=True, method="L-BFGS-B", options={"maxiter": 1000, "gtol": 1e-9}
+        )
+        theta = res.x[:n]
+        tie = float(math.exp(res.x[n])) if has_ties else 0.0
+        return theta - theta.mean(), tie
+
+    def _result(
+        self,
+        comps: Sequence[Comparison],
+        agents: list[str],
+        theta: np.ndarray,
+        tie: float,
+        samples: np.ndarray | None,
+        confidence: float,
+    ) -> BradleyTerryFit:
+        if self.anchor_agent is not None and self.anchor_agent not in agents:
+            raise ValueError(
+                f"anchor agent {self.anchor_agent!r} is not among the rated agents {agents}"
+            )
+
+        def to_points(t: np.ndarray) -> np.ndarray:
+            if self.anchor_agent is None:
+                ref = t.mean(-1, keepdims=True)
+            else:
+                ref = t[..., agents.index(self.anchor_agent), None]
+            return self.anchor + self.scale * (t - ref)
+
+        points = to_points(theta)
+        games = _games_played(comps)
+        if samples is not None:
+            tail = (1 - confidence) / 2 * 100
+            low, high = np.percentile(to_points(samples), [tail, 100 - tail], axis=0)
+        else:
+            low = high = np.full(len(agents), math.nan)
+        ratings = [
+            Rating(a, float(points[k]), float(low[k]), float(high[k]), games[a])
+            for k, a in enumerate(agents)
+        ]
+        return BradleyTerryFit(agents, theta, _sorted(ratings), tie, samples)
+
+
+# -- OpenSkill ----------------------------------------------------------------------------------
+@dataclass
+class OpenSkillFit:
+    """OpenSkill ratings: ``mu`` and ``sigma`` per agent, ``ordinal = mu − 3σ``.
+
+    ``ratings`` holds ``mu`` with ``mu ± 1.96σ`` as the interval, best ``ordinal`` first.
+    ``skipped`` counts episodes left out (one agent in several seats, or aborted).
+    """
+
+    model: object
+    players: dict[str, object]
+    ratings: list[Rating]
+    skipped: int = 0
+
+    def mu(self, agent: str) -> float:
+        return float(self._player(agent).mu)
+
+    def sigma(self, agent: str) -> float:
+        return float(self._player(agent).sigma)
+
+    def ordinal(self, agent: str) -> float:
+        return float(self._player(agent).ordinal())
+
+    def win_probability(self, a: str, b: str) -> float:
+        """Probability that ``a`` finishes ahead of ``b`` (the package's ``predict_win``)."""
+        pa, pb = self._player(a), self._player(b)
+        return float(self.model.predict_win([[pa], [pb]])[0])
+
+    def _player(self, agent: str):
+        try:
+            return self.players[agent]
+        except KeyError:
+            raise ValueError(f"unknown agent {agent!r}; rated: {sorted(self.players)}") from None
+
+
+@dataclass(frozen=True)
+class OpenSkill:
+    """The ``openskill`` Plackett–Luce model, rated episode by episode on the returns' ranking.
+
+    Attributes:
+        mu: Initial mean skill.
+        sigma: Initial uncertainty.
+    """
+
+    mu: float = 25.0
+    sigma: float = 25.0 / 3.0
+
+    def fit(self, records: Sequence[EpisodeRecord]) -> OpenSkillFit:
+        from openskill.models import PlackettLuce
+
+        model = PlackettLuce(mu=self.mu, sigma=self.sigma)
+        players: dict[str, object] = {}
+        episodes: dict[str, int] = defaultdict(int)
+        skipped = 0
+        for record in records:
+            roles = list(record.seating)
+            names = [record.seating[r] for r in roles]
+            if aborted(record) or len(set(names)) != len(names) or len(names) < 2:
+                skipped += 1
+                continue
+            for name in names:
+                players.setdefault(name, model.rating(name=name))
+                episodes[name] += 1
+            scores = [float(record.returns[r]) for r in roles]
+            distinct = sorted(set(scores), reverse=True)
+            ranks = [distinct.index(s) for s in scores]
+            rated = model.rate([[players[name]] for name in names], ranks=ranks)
+            for name, team in zip(names, rated):
+                players[name] = team[0]
+        rows = [
+            Rating(
+                name,
+                float(p.mu),
+                float(p.mu - 1.96 * p.sigma),
+                float(p.mu + 1.96 * p.sigma),
+                episodes[name],
+            )
+            for name, p in players.items()
+        ]
+        rows.sort(key=lambda r: -players[r.agent].ordinal())
+        return OpenSkillFit(model, players, rows, skipped)
+
+
+def _sorted(ratings: list[Rating]) -> list[Rating]:
+    return sorted(ratings, key=lambda r: (-r.rating, r.agent))
