@@ -45,6 +45,20 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    if "{{ games_table }}" not in markdown:
+        return markdown
+    from palaestra.envs import list_envs, spec
+
+    rows = ["| env id | Gymnasium id | roles | description |", "|---|---|---|---|"]
+    for env_id in list_envs():
+        s = spec(env_id)
+        info = s.make_game().info
+        link = f"[`{env_id}`](games/{_slug(s.module)}.md)"
+        rows.append(f"| {link} | `{s.gym_id}` | {', '.join(info.roles)} | {info.description} |")
+    return markdown.replace("{{ games_table }}", "\n".join(rows))
+
+
 def on_config(config):
     for section in config["nav"]:
         if isinstance(section, dict) and "Games" in section:

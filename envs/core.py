@@ -90,6 +90,8 @@ class Transcript:
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        # Per viewer: how many messages were rendered, and their lines (the list only grows).
+        self._rendered: dict[str, tuple[int, list[str]]] = {}
 
     def add(self, sender: str, text: str, to: str | None = None) -> Message:
         message = Message(sender, text, to)
@@ -104,7 +106,10 @@ class Transcript:
         return [m for m in self.messages if m.visible_to(role)]
 
     def render(self, role: str) -> str:
-        return "\n".join(m.render(role) for m in self.visible(role))
+        done, lines = self._rendered.get(role, (0, []))
+        lines.extend(m.render(role) for m in self.messages[done:] if m.visible_to(role))
+        self._rendered[role] = (len(self.messages), lines)
+        return "\n".join(lines)
 
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)

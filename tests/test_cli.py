@@ -16,8 +16,8 @@ def test_play_prints_transcript_and_returns(capsys):
                  "scripted:negotiation/fair", "--seed", "0"]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "[alice] I need most of this." in out
-    assert "alice (scripted:negotiation/hard): 10" in out
-    assert "bob (scripted:negotiation/fair): 6" in out
+    assert "alice (scripted:negotiation/hard): 9" in out
+    assert "bob (scripted:negotiation/fair): 5" in out
 
 
 def test_play_bad_spec_is_a_clear_error(capsys):

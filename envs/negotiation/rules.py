@@ -49,6 +49,13 @@ class NegotiationState(GameState):
     preambles: dict[str, str] = field(default_factory=dict)  # per-role cache of fixed text
 
 
+@lru_cache(maxsize=1)
+def pool_options() -> tuple[tuple[int, ...], ...]:
+    """Every pool of one to four of each item type with five to seven items in all."""
+    counts = itertools.product(range(1, 5), repeat=len(ITEMS))
+    return tuple(c for c in counts if 5 <= sum(c) <= 7)
+
+
 @lru_cache(maxsize=64)
 def value_vectors(counts: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     """Every non-negative integer valuation that makes the pool worth exactly 10."""
@@ -168,10 +175,8 @@ class NegotiationGame(Game):
 
     # -- setup ------------------------------------------------------------------------------
     def new_state(self, rng: np.random.Generator) -> NegotiationState:
-        while True:
-            counts = tuple(int(c) for c in rng.integers(1, 5, size=len(ITEMS)))
-            if 5 <= sum(counts) <= 7:
-                break
+        pools = pool_options()
+        counts = pools[int(rng.integers(len(pools)))]
         options = value_vectors(counts)
         while True:
             va = options[int(rng.integers(len(options)))]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from palaestra.envs.negotiation.rules import complement, format_items, points, split_matrix
@@ -9,6 +11,7 @@ from palaestra.envs.protocol import Observation
 from palaestra.envs.scripted import ScriptedAgent
 
 
+@lru_cache(maxsize=4096)
 def _best_split(counts: tuple[int, ...], values: tuple[int, ...], floor: float) -> tuple[int, ...]:
     """The split that leaves the most items to the other side while worth >= floor to me.
 

@@ -13,6 +13,7 @@ from palaestra.envs.negotiation.rules import (
     complement,
     is_pareto_optimal,
     parse_offer,
+    pool_options,
     points,
     value_vectors,
 )
@@ -142,6 +143,7 @@ def test_scenarios_follow_the_original_constraints(seed):
     game = NegotiationGame()
     state = game.new_state(np.random.default_rng(seed))
     assert all(1 <= c <= 4 for c in state.counts) and 5 <= sum(state.counts) <= 7
+    assert state.counts in pool_options()
     va, vb = state.values["alice"], state.values["bob"]
     assert points(va, state.counts) == 10 and points(vb, state.counts) == 10
     assert all(a > 0 or b > 0 for a, b in zip(va, vb))
@@ -169,3 +171,8 @@ def test_infos_report_agreement_scores_and_pareto():
     assert info["pareto_optimal"] is True
     assert info["deal"] == {"alice": [0, 2, 0], "bob": [1, 0, 3]}
     assert env.rewards == {"alice": 6.0, "bob": 10.0}
+
+
+def test_pool_options_by_hand():
+    # Triples in 1..4 with sum 5..7: sum 5 -> 6, sum 6 -> 10, sum 7 -> 12 (by counting).
+    assert len(pool_options()) == 28
