@@ -1,0 +1,64 @@
+"""``palaestra tournament CONFIG``: run (or resume) a tournament from a TOML or YAML file."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tournament",
+        help="run a round-robin tournament from a config file",
+        description="Play every seating of every game on the config's seeds, store the "
+        "episodes in <output>/episodes.jsonl, then write ratings.json and the report.",
+    )
+    p.add_argument("config", help="tournament config (.toml or .yaml); see docs/arena.md")
+    p.add_argument("--resume", action="store_true", help="continue a killed or aborted run")
+    p.add_argument("--output", default=None, help="run directory (overrides the config)")
+    p.add_argument("--backend", choices=("local", "ray"), default=None, help="where to play")
+    p.add_argument("--concurrency", type=int, default=None, help="episodes in play at once")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.set_defaults(handler=_tournament)
+
+
+def _tournament(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from palaestra.arena.config import load_config
+    from palaestra.arena.runner import AgentFailure
+    from palaestra.arena.tournament import run_tournament
+
+    overrides = {
+        "output": args.output,
+        "backend": args.backend,
+        "concurrency": args.concurrency,
+        "ray": {"address": args.ray_address} if args.ray_address else None,
+    }
+    config = load_config(args.config, overrides)
+    console = Console()
+    try:
+        result = run_tournament(
+            config,
+            resume=args.resume,
+            progress=not args.no_progress,
+            console=console,
+            report=not args.no_report,
+        )
+    except AgentFailure as err:
+        console.print(
+            f"run aborted: {err}\nthe episodes played so far are in {config.run_dir}; "
+            f"fix the agent and run again with --resume",
+            style="red",
+            markup=False,
+        )
+        return 1
+    console.print(
+        f"{result.played} episodes played ({result.scheduled} scheduled) -> {result.run_dir}",
+        markup=False,
+    )
+    console.print(f"ratings: {result.run_dir / 'ratings.json'}", markup=False)
+    if result.report is not None:
+        console.print(f"report: {result.report}", markup=False)
+    return 0
