@@ -13,8 +13,8 @@ from palaestra.envs.negotiation.rules import (
     complement,
     is_pareto_optimal,
     parse_offer,
-    pool_options,
     points,
+    pool_options,
     value_vectors,
 )
 
