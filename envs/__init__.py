@@ -35,6 +35,20 @@ register(
     default_opponents={"alice": "hard", "bob": "hard"},
 )
 
+register(
+    "quiz-v0",
+    "palaestra.envs.quiz_v0",
+    "Quiz",
+    default_opponents={"contestant": "reader"},
+)
+register(
+    "quiz-buzzer-v0",
+    "palaestra.envs.quiz_v0",
+    "QuizBuzzer",
+    kwargs={"buzzer": True},
+    default_opponents={"red": "reader", "blue": "guesser"},
+)
+
 __all__ = [
     "GAME_MASTER",
     "Action",
