@@ -18,28 +18,103 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
 from palaestra.envs.answers import normalize_answer
-from palaestra.envs.quiz.facts import DECADE_QUESTIONS, FACTS, FACTS_BY_KEY, number_words
+from palaestra.envs.quiz.facts import DECADE_QUESTIONS, FACTS_BY_KEY, number_words
 
 DEFAULT_PATH = Path(__file__).with_name("questions.jsonl")
 DEFAULT_SEED = 20240611
 DEFAULT_COUNT = 240
 
-_TOWN_A = "Vel Dun Mar Ost Kel Bram Thorn Lis Cor Hal Wen Ash Fen Gal Ryn Tor Sel Quen".split()
-_TOWN_B = "a o e i u ar".split()
-_TOWN_C = "mora mere wick holt ford vale stead ham brook cliff gate moor".split()
-_FIRST = (
-    "Ilsa Bram Oda Teodor Maren Corin Liesl Anselm Yara Piet Sunniva Osric Elke Tamsin Rurik "
-    "Hedda Joren Nika Aurel Wilma"
-).split()
-_SUR_A = "Vor Hal Ket Mor Stra Bel Dra Fen Gul Sor".split()
-_SUR_B = "ne din lo vek mark sen rick tun".split()
+_TOWN_A = [
+    "Vel",
+    "Dun",
+    "Mar",
+    "Ost",
+    "Kel",
+    "Bram",
+    "Thorn",
+    "Lis",
+    "Cor",
+    "Hal",
+    "Wen",
+    "Ash",
+    "Fen",
+    "Gal",
+    "Ryn",
+    "Tor",
+    "Sel",
+    "Quen",
+]
+_TOWN_B = ["a", "o", "e", "i", "u", "ar"]
+_TOWN_C = [
+    "mora",
+    "mere",
+    "wick",
+    "holt",
+    "ford",
+    "vale",
+    "stead",
+    "ham",
+    "brook",
+    "cliff",
+    "gate",
+    "moor",
+]
+_FIRST = [
+    "Ilsa",
+    "Bram",
+    "Oda",
+    "Teodor",
+    "Maren",
+    "Corin",
+    "Liesl",
+    "Anselm",
+    "Yara",
+    "Piet",
+    "Sunniva",
+    "Osric",
+    "Elke",
+    "Tamsin",
+    "Rurik",
+    "Hedda",
+    "Joren",
+    "Nika",
+    "Aurel",
+    "Wilma",
+]
+_SUR_A = ["Vor", "Hal", "Ket", "Mor", "Stra", "Bel", "Dra", "Fen", "Gul", "Sor"]
+_SUR_B = ["ne", "din", "lo", "vek", "mark", "sen", "rick", "tun"]
 _COMPANY_TAIL = ("Works", "Foundry", "Trading Company", "Mills", "Press", "Ropewalk")
-_RIVERS = "Ambre Tolla Sennet Irra Velt Oriel Mesk Quill Harrow Lune Sabe Corra".split()
+_RIVERS = [
+    "Ambre",
+    "Tolla",
+    "Sennet",
+    "Irra",
+    "Velt",
+    "Oriel",
+    "Mesk",
+    "Quill",
+    "Harrow",
+    "Lune",
+    "Sabe",
+    "Corra",
+]
 _EXPORTS = ("salt", "copper", "wool", "amber", "tea", "glass", "timber", "olive oil", "slate")
 _SHIPS = ("Gull", "Lantern", "Heron", "Morning Star", "Quiet Tide", "Saltwind", "Kestrel",
           "Far Reach", "Tern", "Amberline")  # fmt: skip
-_ISLANDS = "Skerra Hollin Vask Merrow Tollan Brisk Orra Dunlin Caskett Fenno".split()
+_ISLANDS = [
+    "Skerra",
+    "Hollin",
+    "Vask",
+    "Merrow",
+    "Tollan",
+    "Brisk",
+    "Orra",
+    "Dunlin",
+    "Caskett",
+    "Fenno",
+]
 _PRODUCTS = ("clockwork lamps", "rope bridges", "glass lenses", "paper kites",
              "copper kettles", "diving bells", "brass compasses", "wax maps")  # fmt: skip
 _KINDS = ("town", "explorer", "company")

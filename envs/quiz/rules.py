@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
 from palaestra.envs.answers import answers_match, is_abstention
 from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
 from palaestra.envs.quiz.generate import DEFAULT_PATH, QuizItem, load
