@@ -34,6 +34,19 @@ register(
     kwargs={"protocol": "alternating_offers", "deal_discount": 0.9},
     default_opponents={"alice": "hard", "bob": "hard"},
 )
+register(
+    "debate-v0",
+    "palaestra.envs.debate_v0",
+    "Debate",
+    default_opponents={"debater_a": "quoter", "debater_b": "quoter", "judge": "quotes"},
+)
+register(
+    "debate-simultaneous-v0",
+    "palaestra.envs.debate_v0",
+    "DebateSimultaneous",
+    kwargs={"simultaneous": True},
+    default_opponents={"debater_a": "quoter", "debater_b": "liar", "judge": "jury"},
+)
 
 register(
     "quiz-v0",
