@@ -301,32 +301,34 @@ class MatchRunner:
         seen_agents: set[int] = set()
         exhausted = False
         while True:
-            while not exhausted and len(live) < self.concurrency:
-                job = next(queue, None)
-                if job is None:
-                    exhausted = True
+            # Finished episodes leave before the tick, so their slots refill in this tick.
+            while True:
+                while not exhausted and len(live) < self.concurrency:
+                    job = next(queue, None)
+                    if job is None:
+                        exhausted = True
+                        break
+                    for agent in job.agents.values():
+                        if id(agent) not in seen_agents:  # reset once per run, not per episode:
+                            seen_agents.add(id(agent))  # other live episodes share the agent
+                            agent.reset()
+                    episode_id = job.episode_id or f"{job.env_id}/{job.seed}/{next(counter)}"
+                    live.append(LiveEpisode(job, episode_id))
+                finished = [episode for episode in live if episode.pending() is None]
+                if not finished:
                     break
-                for agent in job.agents.values():
-                    if id(agent) not in seen_agents:  # reset once per run, not per episode:
-                        seen_agents.add(id(agent))  # other live episodes share the agent
-                        agent.reset()
-                episode_id = job.episode_id or f"{job.env_id}/{job.seed}/{next(counter)}"
-                live.append(LiveEpisode(job, episode_id))
+                live = [episode for episode in live if episode not in finished]
+                yield from finished
             if not live:
                 return
             # Gather the pending turns of every live episode, grouped by agent object.
             groups: dict[int, tuple[Agent, list[tuple[LiveEpisode, str, Observation]]]] = {}
-            still: list[LiveEpisode] = []
             for episode in live:
                 role = episode.pending()
-                if role is None:
-                    yield episode
-                    continue
-                still.append(episode)
+                assert role is not None
                 agent = episode.job.agents[role]
                 obs = episode.env.observation_for(role)
                 groups.setdefault(id(agent), (agent, []))[1].append((episode, role, obs))
-            live = still
             for agent, turns in groups.values():
                 self._act(agent, turns)
 
