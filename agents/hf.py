@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from palaestra.agents.chat import observation_messages
 from palaestra.envs.protocol import Action, Observation
 
 __all__ = ["HFAgent", "agent_from_spec", "clear_model_cache", "load_model", "resolve_device"]
@@ -265,13 +266,7 @@ class HFAgent:
 
     def messages(self, obs: Observation) -> list[dict[str, str]]:
         """The chat for one observation: the preamble as system message, the rest as user."""
-        if obs.preamble and obs.text.startswith(obs.preamble):
-            rest = obs.text[len(obs.preamble) :].strip()
-            return [
-                {"role": "system", "content": obs.preamble.strip()},
-                {"role": "user", "content": rest},
-            ]
-        return [{"role": "user", "content": obs.text}]
+        return observation_messages(obs)
 
     def render(self, obs: Observation) -> Prompt:
         """Token ids of the prompt for ``obs`` (chat template when the tokenizer has one)."""
@@ -461,4 +456,7 @@ def agent_from_spec(rest: str, options: dict[str, Any]) -> HFAgent:
     options = dict(options)
     if "name" in options and not isinstance(options["name"], str):
         options["name"] = str(options["name"])
-    return HFAgent(rest, **options)
+    try:
+        return HFAgent(rest, **options)
+    except (TypeError, ValueError) as err:
+        raise AgentSpecError(f"cannot build 'hf:{rest}' with {options}: {err}") from err
