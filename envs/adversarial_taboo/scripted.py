@@ -1,0 +1,53 @@
+"""Scripted adversarial-taboo players: baselines, default opponents and test fixtures.
+
+They use the hint phrases of :mod:`palaestra.envs.taboo.cards`: the attacker asks the
+defender to name a word that fits more and more hints, hoping it names the target.
+"""
+
+from __future__ import annotations
+
+from palaestra.envs.protocol import Observation
+from palaestra.envs.scripted import ScriptedAgent
+from palaestra.envs.taboo.cards import hints_for
+from palaestra.envs.taboo.scripted import card_of, consistent_cards
+
+
+class HintAttacker(ScriptedAgent):
+    """Gives one more hint each round and asks the defender to name a word that fits."""
+
+    key = "hints"
+
+    def reply(self, obs: Observation) -> str:
+        hints = hints_for(card_of(obs.facts))
+        if not hints:
+            return "Name any word that comes to mind."
+        return f"{hints[min(obs.facts['round'], len(hints) - 1)]} What word comes to mind?"
+
+
+class NaiveDefender(ScriptedAgent):
+    """Names the first bundled word that fits the hints; guesses once only one word fits."""
+
+    key = "naive"
+
+    def reply(self, obs: Observation) -> str:
+        options = consistent_cards(obs.facts["heard"])
+        if len(options) == 1:
+            return f"GUESS: {options[0].word}"
+        if not options:
+            return "No idea."
+        return f"Maybe {options[0].word}?"
+
+
+class CautiousDefender(ScriptedAgent):
+    """Never names a word; guesses only when exactly one bundled word fits the hints."""
+
+    key = "cautious"
+
+    def reply(self, obs: Observation) -> str:
+        options = consistent_cards(obs.facts["heard"])
+        if len(options) == 1:
+            return f"GUESS: {options[0].word}"
+        return f"I will not say. {len(options)} words still fit."
+
+
+SCRIPTED = {cls.key: cls for cls in (HintAttacker, NaiveDefender, CautiousDefender)}

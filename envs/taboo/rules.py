@@ -1,0 +1,266 @@
+"""Rules of cooperative Taboo: a describer gets a guesser to say a secret word.
+
+Pure and deterministic given the generator; no PettingZoo here. The docs page is the
+docstring of :mod:`palaestra.envs.taboo_v0`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
+from palaestra.envs.taboo.cards import TabooCard, forbidden_word_in, hints_for, load_cards
+from palaestra.envs.textnorm import normalize_word, words_in
+
+ROLES = ("describer", "guesser")
+DESCRIBER, GUESSER = ROLES
+
+#: Example guesses offered as candidate moves; none of them is a card, so they never give
+#: the guesser the answer.
+EXAMPLE_GUESSES = ("thing", "animal", "person", "place", "color", "machine")
+
+MAX_GUESS_WORDS = 4
+
+_GUESS = re.compile(r"\bGUESS\s*:\s*(?P<guess>[^\n]*)", re.IGNORECASE)
+_ARTICLE = re.compile(r"^\s*(?:a|an|the)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Clue:
+    """A describer's move (``text`` is empty for a pass)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A guesser's move: what it wrote and the guess in it (empty for a pass)."""
+
+    text: str
+    guess: str
+
+
+@dataclass
+class TabooState(GameState):
+    card: TabooCard = field(default_factory=lambda: TabooCard("", "", ()))
+    round: int = 0
+    guesses: list[str] = field(default_factory=list)
+    violation: str | None = None
+    solved: bool = False
+    score: float = 0.0
+
+
+def parse_guess(text: str) -> str:
+    """The guess in a guesser's reply: after ``GUESS:``, or a whole reply of a few words.
+
+    Raises:
+        InvalidMove: If there is no guess or it is longer than ``MAX_GUESS_WORDS`` words.
+    """
+    found = _GUESS.search(text)
+    guess = found.group("guess") if found else text
+    guess = _ARTICLE.sub("", guess.strip().strip(".!?\"'`*")).strip()
+    n_words = len(words_in(guess))
+    if n_words == 0:
+        raise InvalidMove("write your guess as 'GUESS: <word>'.")
+    if n_words > MAX_GUESS_WORDS:
+        what = "your guess" if found else "your reply"
+        raise InvalidMove(
+            f"{what} has {n_words} words; guess one word (at most {MAX_GUESS_WORDS}) "
+            "as 'GUESS: <word>'."
+        )
+    return guess
+
+
+def is_guess_of(guess: str, word: str) -> bool:
+    """Whether ``guess`` names ``word`` (case, plurals and inflections ignored)."""
+    guess = _ARTICLE.sub("", guess)
+    if words_in(guess) == words_in(word):
+        return True
+    return normalize_word("".join(guess.split())) == normalize_word("".join(word.split()))
+
+
+class TabooGame(Game):
+    """Cooperative Taboo with per-round rewards.
+
+    Args:
+        max_turns: Moves in all (a round is a clue and a guess, so ``max_turns // 2`` rounds).
+        success_reward: Reward to both players for the right guess.
+        turn_cost: Cost to both players of every round that ends without the right guess.
+        violation_penalty: Penalty to both players when the describer says a forbidden word.
+    """
+
+    info = GameInfo(
+        name="taboo",
+        roles=ROLES,
+        description="Describe a secret word without its taboo words; the guesser must say it.",
+        reward_range=(-1.0, 1.0),
+        max_turns=12,
+        discount=0.95,
+        vector_size=3,
+        vector_bounds=(0.0, 1.0),
+    )
+
+    def __init__(
+        self,
+        max_turns: int = 12,
+        success_reward: float = 1.0,
+        turn_cost: float = 0.1,
+        violation_penalty: float = 1.0,
+    ) -> None:
+        if not isinstance(max_turns, int) or max_turns < 2:
+            raise ValueError(f"max_turns must be an integer >= 2, got {max_turns!r}")
+        for name, value in [("success_reward", success_reward), ("turn_cost", turn_cost),
+                            ("violation_penalty", violation_penalty)]:  # fmt: skip
+            if not value >= 0:
+                raise ValueError(f"{name} must be >= 0, got {value!r}")
+        self.max_turns = max_turns
+        self.rounds = max_turns // 2
+        self.success_reward = float(success_reward)
+        self.turn_cost = float(turn_cost)
+        self.violation_penalty = float(violation_penalty)
+        low = -max(1.0, self.turn_cost, self.violation_penalty)
+        self.info = dataclasses.replace(
+            type(self).info, max_turns=max_turns, reward_range=(low, max(self.success_reward, 0.0))
+        )
+
+    # -- setup ------------------------------------------------------------------------------
+    def new_state(self, rng: np.random.Generator) -> TabooState:
+        cards = load_cards()
+        card = cards[int(rng.integers(len(cards)))]
+        state = TabooState(to_move=(DESCRIBER,), card=card)
+        state.transcript.gm(f"A new word is drawn. {self.rounds} rounds; the describer begins.")
+        return state
+
+    # -- moves ------------------------------------------------------------------------------
+    def parse(self, state: GameState, role: str, text: str) -> Clue | Guess:
+        if role == DESCRIBER:
+            if not text:
+                raise InvalidMove("your clue is empty.")
+            return Clue(text)
+        return Guess(text, parse_guess(text))
+
+    def null_move(self, state: GameState, role: str) -> Clue | Guess:
+        return Clue("") if role == DESCRIBER else Guess("", "")
+
+    def apply(self, state: GameState, moves: Mapping[str, Any]) -> StepOutcome:
+        assert isinstance(state, TabooState)
+        (role,) = state.to_move
+        move = moves[role]
+        state.turn += 1
+        rewards: dict[str, float] = {}
+        if isinstance(move, Clue):
+            self._clue(state, move)
+            if state.violation is not None:
+                rewards = dict.fromkeys(ROLES, -self.violation_penalty)
+        else:
+            rewards = self._guess(state, move)
+        state.score += rewards.get(DESCRIBER, 0.0)
+        if state.done:
+            state.returns = dict.fromkeys(ROLES, 0.0)  # everything was paid per step
+            state.to_move = ()
+        else:
+            state.to_move = (GUESSER,) if role == DESCRIBER else (DESCRIBER,)
+        return StepOutcome(rewards)
+
+    def _clue(self, state: TabooState, move: Clue) -> None:
+        if not move.text:
+            state.transcript.gm("The describer passes.")
+            return
+        word = forbidden_word_in(move.text, state.card.forbidden)
+        if word is None:
+            state.transcript.add(DESCRIBER, move.text)
+            return
+        # The clue is withheld: it would hand the guesser the word.
+        state.violation = word
+        state.done, state.outcome = True, "taboo violation"
+        state.transcript.gm(f"Your clue used the forbidden word '{word}'.", to=DESCRIBER)
+        state.transcript.gm("The describer used a forbidden word; the clue is withheld. Game over.")
+
+    def _guess(self, state: TabooState, move: Guess) -> dict[str, float]:
+        if move.text:
+            state.transcript.add(GUESSER, move.text)
+        if move.guess and is_guess_of(move.guess, state.card.word):
+            state.solved = True
+            state.done, state.outcome = True, "solved"
+            state.transcript.gm(f"Correct! Solved in round {state.round + 1}.")
+            return dict.fromkeys(ROLES, self.success_reward)
+        if move.guess:
+            state.guesses.append(move.guess)
+            state.transcript.gm(f"'{move.guess}' is not the word.")
+        else:
+            state.transcript.gm("The guesser passes.")
+        state.round += 1
+        if state.round >= self.rounds:
+            state.done, state.outcome = True, "out of rounds"
+            state.transcript.gm("Out of rounds. Game over.")
+        return dict.fromkeys(ROLES, -self.turn_cost)
+
+    # -- views ------------------------------------------------------------------------------
+    def forfeit(self, state: GameState, role: str) -> dict[str, float]:
+        """A team game: a forfeit costs both players the minimum reward."""
+        low, _ = self.info.reward_range
+        return dict.fromkeys(ROLES, low)
+
+    def _rules_text(self) -> str:
+        return (
+            f"A correct guess earns both players {self.success_reward:g}; every round without "
+            f"it costs both {self.turn_cost:g}. There are {self.rounds} rounds; a round is one "
+            f"clue and one guess. A guess is one word (or a short phrase) after 'GUESS:'."
+        )
+
+    def view(self, state: GameState, role: str) -> RoleView:
+        assert isinstance(state, TabooState)
+        card = state.card
+        header = f"Round {min(state.round + 1, self.rounds)} of {self.rounds}. "
+        if role == DESCRIBER:
+            preamble = (
+                "You are the describer in a game of Taboo, playing with a guesser.\n"
+                f"The secret word: {card.word}\n"
+                f"Taboo words: {', '.join(card.taboo)}\n"
+                "Give clues that make the guesser say the secret word. Never say the secret "
+                "word or a taboo word, in any form (plural, -ing, -ed, part of a compound) and "
+                "never spell them out: a clue that does ends the game with a penalty of "
+                f"{self.violation_penalty:g} for both. " + self._rules_text()
+            )
+            instruction = header + "Your clue, describer:"
+            candidates = hints_for(card)
+        else:
+            preamble = (
+                "You are the guesser in a game of Taboo, playing with a describer who knows a "
+                "secret word and gives you clues without saying it or its taboo words.\n"
+                + self._rules_text()
+                + " Reply with 'GUESS: <word>'."
+            )
+            instruction = header + "Your guess, guesser (GUESS: <word>):"
+            candidates = tuple(f"GUESS: {w}" for w in EXAMPLE_GUESSES)
+        clues = [m.text for m in state.transcript.messages if m.sender == DESCRIBER]
+        facts: dict[str, Any] = {
+            "role": role,
+            "round": state.round,
+            "rounds": self.rounds,
+            "turn": state.turn,
+            "max_turns": self.max_turns,
+            "clues": clues,
+            "guesses": list(state.guesses),
+            "candidates": candidates,
+        }
+        if role == DESCRIBER:
+            facts.update(word=card.word, category=card.category, taboo=card.taboo)
+        vector = [state.turn / self.max_turns, state.round / self.rounds, float(role == DESCRIBER)]
+        return RoleView(preamble, instruction, vector, facts)
+
+    def summary(self, state: GameState) -> dict[str, Any]:
+        assert isinstance(state, TabooState)
+        return {
+            "word": state.card.word,
+            "solved": state.solved,
+            "rounds_used": (state.turn + 1) // 2,
+            "violation": state.violation,
+            "score": state.score,
+        }
