@@ -61,6 +61,18 @@ register(
     kwargs={"buzzer": True},
     default_opponents={"red": "reader", "blue": "guesser"},
 )
+register(
+    "taboo-v0",
+    "palaestra.envs.taboo_v0",
+    "Taboo",
+    default_opponents={"describer": "hints", "guesser": "filter"},
+)
+register(
+    "adversarial-taboo-v0",
+    "palaestra.envs.adversarial_taboo_v0",
+    "AdversarialTaboo",
+    default_opponents={"attacker": "hints", "defender": "cautious"},
+)
 
 __all__ = [
     "GAME_MASTER",
