@@ -197,11 +197,17 @@ def write_ratings(
     if records is None:
         records = read_episodes(run_dir)
     summary = summarize(records, options)
-    path = run_dir / RATINGS_FILE
+    path = save_summary(run_dir, summary)
+    return path, summary
+
+
+def save_summary(run_dir: str | os.PathLike[str], summary: dict[str, Any]) -> Path:
+    """Write a :func:`summarize` result as ``run_dir/ratings.json`` (atomically)."""
+    path = Path(run_dir) / RATINGS_FILE
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     tmp.replace(path)  # a reader never sees half a file
-    return path, summary
+    return path
 
 
 # -- terminal -----------------------------------------------------------------------------------
