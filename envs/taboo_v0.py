@@ -39,8 +39,10 @@ So a word solved in round *k* returns ``1 - 0.1 (k - 1)``: the return falls with
 used. The declared discount is ``GameInfo.discount = 0.95`` per move (``metadata["discount"]``);
 the discounted return of a solve in round *k* (move ``2k``) is
 ``0.95**(2k-1) - 0.1 * sum(0.95**(2j-1) for j < k)``. A forfeit costs both players the minimum
-reward (a team game); invalid moves under the ``penalty`` policy cost the offender ``-1``.
-Declared reward range ``[-1, 1]`` with the defaults.
+reward (a team game); invalid moves under the ``penalty`` policy cost the offender ``-1`` (on
+top of the round's cost when the null move ends a round). Declared reward range
+``[-(max(1, violation_penalty) + turn_cost), success_reward]``, ``[-1.1, 1]`` with the
+defaults.
 
 **Infos** at the end: ``word``, ``solved``, ``rounds_used``, ``violation`` (the forbidden word
 said, or ``None``) and ``score`` (the return without invalid-move penalties).

@@ -99,7 +99,7 @@ class TabooGame(Game):
         name="taboo",
         roles=ROLES,
         description="Describe a secret word without its taboo words; the guesser must say it.",
-        reward_range=(-1.0, 1.0),
+        reward_range=(-1.1, 1.0),
         max_turns=12,
         discount=0.95,
         vector_size=3,
@@ -124,7 +124,8 @@ class TabooGame(Game):
         self.success_reward = float(success_reward)
         self.turn_cost = float(turn_cost)
         self.violation_penalty = float(violation_penalty)
-        low = -max(1.0, self.turn_cost, self.violation_penalty)
+        # An invalid-move penalty (-1 by default) can fall on the same step as a round's cost.
+        low = -(max(1.0, self.violation_penalty) + self.turn_cost)
         self.info = dataclasses.replace(
             type(self).info, max_turns=max_turns, reward_range=(low, max(self.success_reward, 0.0))
         )
