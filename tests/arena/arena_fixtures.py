@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from palaestra.agents import RandomAgent
+from palaestra.arena.records import EpisodeRecord
 from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
 from palaestra.envs.protocol import Action, Observation
+
+
+def strip_timing(record: EpisodeRecord) -> dict[str, Any]:
+    """The record as a dict without wall-clock fields (the only nondeterministic ones)."""
+    data = asdict(record)
+    data["meta"].pop("seconds", None)
+    for turn in data["turns"]:
+        turn.pop("seconds")
+    for stats in data["stats"].values():
+        stats.pop("seconds")
+    return data
 
 
 class Recorder:

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 import pytest
-from arena_fixtures import Failing, Recorder, Trainable
+from arena_fixtures import Failing, Recorder, Trainable, strip_timing
 
 from palaestra.agents import make_agent
 from palaestra.arena.play import play_episode
 from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.runner import AgentFailure, EpisodeJob, MatchRunner
-
-TIMING = ("seconds",)
-
-
-def strip_timing(record: EpisodeRecord) -> dict:
-    """The record as a dict without wall-clock fields (the only nondeterministic ones)."""
-    data = asdict(record)
-    data["meta"].pop("seconds", None)
-    for turn in data["turns"]:
-        turn.pop("seconds")
-    for stats in data["stats"].values():
-        stats.pop("seconds")
-    return data
 
 
 def neg_job(seed, alice, bob, episode_id="", **kwargs):
