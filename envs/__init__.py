@@ -49,6 +49,12 @@ register(
 )
 
 register(
+    "twenty-questions-v0",
+    "palaestra.envs.twenty_questions_v0",
+    "TwentyQuestions",
+    default_opponents={"asker": "greedy", "answerer": "oracle"},
+)
+register(
     "quiz-v0",
     "palaestra.envs.quiz_v0",
     "Quiz",
