@@ -189,3 +189,19 @@ def test_play_episode_reports_agent_errors_as_forfeits():
     assert result.returns == {"alice": -1.0, "bob": 0.0}
     assert result.errors == ["alice (failing-raise): RuntimeError: boom"]
     assert result.record is not None and result.record.failed
+
+
+def test_a_local_model_generates_for_all_its_pending_turns_in_one_batch():
+    model = make_agent("hf:tiny?temperature=1.0&max_new_tokens=6&train=true&seed=3")
+    fair = make_agent("scripted:negotiation/fair")
+    jobs = [neg_job(s, model, fair, f"e{s}", max_turns=4) for s in range(6)]
+    runner = MatchRunner(concurrency=6)
+    records = list(runner.run(jobs))
+    assert len(records) == 6
+    assert runner.batch_sizes[model.name][0] == 6  # every alice seat in one generate call
+    turns = [t for r in records for t in r.turns if t.role == "alice"]
+    assert turns and all(t.train is not None for t in turns)
+    for t in turns:
+        assert len(t.train["completion_ids"]) == len(t.train["logprobs"]) == t.tokens <= 6
+    total = sum(t.tokens for t in turns)
+    assert sum(r.stats[model.name]["tokens"] for r in records) == total > 0
