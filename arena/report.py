@@ -164,10 +164,13 @@ def plot_head_to_head(section: dict[str, Any], title: str) -> bytes | None:
     from matplotlib.figure import Figure
 
     h2h = section["head_to_head"]
-    agents = h2h["agents"]
+    agents = _agent_order(section)
     if len(agents) < 2:
         return None
-    wins, draws, losses = (np.array(h2h[k], dtype=float) for k in ("wins", "draws", "losses"))
+    perm = [h2h["agents"].index(a) for a in agents]  # strongest first reads best
+    wins, draws, losses = (
+        np.array(h2h[k], dtype=float)[np.ix_(perm, perm)] for k in ("wins", "draws", "losses")
+    )
     games = wins + draws + losses
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(games > 0, (wins + 0.5 * draws) / games, np.nan)
@@ -332,8 +335,7 @@ def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | N
     skill = {r["agent"]: r for r in section["openskill"]}
     clem = {r["agent"]: r for r in section["clemscore"]}
     h2h = section["head_to_head"]
-    rated = [r["agent"] for r in bt["ratings"]]
-    agents = rated + [a for a in h2h["agents"] if a not in rated]
+    agents = _agent_order(section)
     bt_rows = {r["agent"]: r for r in bt["ratings"]}
     rows = []
     for agent in agents:
@@ -379,12 +381,13 @@ def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | N
         _img(plots.get("ratings"), f"ratings, {name}"),
     ]
     # head to head as a table too: the heatmap is for the eye, the table for the numbers
-    names = h2h["agents"]
+    names = agents
     if len(names) > 1:
         h_rows = []
-        for i, agent in enumerate(names):
+        for agent in names:
+            i = h2h["agents"].index(agent)
             cells = [_e(agent)]
-            for j in range(len(names)):
+            for j in (h2h["agents"].index(b) for b in names):
                 w, d, lost = h2h["wins"][i][j], h2h["draws"][i][j], h2h["losses"][i][j]
                 cells.append("" if i == j or w + d + lost == 0 else f"{w}-{d}-{lost}")
             h_rows.append(cells)
@@ -406,6 +409,13 @@ def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | N
         parts.append(_table(["agent", "role", "mean", "95% CI", "episodes"], r_rows))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _agent_order(section: dict[str, Any]) -> list[str]:
+    """Agents by Bradley–Terry rating, unrated ones (self-play only) after them."""
+    bt = section["bradley_terry"] or {"ratings": []}
+    rated = [r["agent"] for r in bt["ratings"]]
+    return rated + [a for a in section["head_to_head"]["agents"] if a not in rated]
 
 
 def _slug(name: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -220,7 +221,7 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 def _interval(row: dict[str, Any], digits: int = 0) -> str:
     if row.get("low") is None:
         return ""
-    return f"[{_fmt(row['low'], digits)}, {_fmt(row['high'], digits)}]"
+    return f"({_fmt(row['low'], digits)}–{_fmt(row['high'], digits)})"
 
 
 def print_summary(
@@ -246,7 +247,13 @@ def print_summary(
         section = sections[name]
         subset = records if name == OVERALL else [r for r in records if r.env_id == name]
         counts = agent_counts(subset)
-        console.print(_section_table(name, section, counts, per_game=name != OVERALL))
+        many_seats = any(len(r.seating) > 2 for r in subset)
+        console.print(_section_table(name, section, counts, name != OVERALL, many_seats))
+    console.print(
+        "rating: Bradley–Terry on the Elo scale with a 95% bootstrap CI; Elo: averaged over "
+        "episode orders; clem: % played × quality (clemscore)",
+        style="dim",
+    )
     if summary["failed_episodes"]:
         console.print(
             f"{summary['failed_episodes']} of {summary['episodes']} episodes had agent errors",
@@ -255,18 +262,30 @@ def print_summary(
 
 
 def _section_table(
-    name: str, section: dict[str, Any], counts: dict[str, AgentCounts], per_game: bool
+    name: str,
+    section: dict[str, Any],
+    counts: dict[str, AgentCounts],
+    per_game: bool,
+    many_seats: bool,
 ) -> Table:
-    title = f"{name}: {section['episodes']} episodes"
-    table = Table(title=title, title_justify="left")
-    for column in ("agent", "BT rating", "95% CI", "Elo", "OpenSkill μ±σ", "W/D/L"):
-        table.add_column(column, justify="left" if column == "agent" else "right")
+    table = Table(
+        title=f"{name}: {section['episodes']} episodes",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    columns = ["agent", "rating (95% CI)", "Elo"]
+    if many_seats:  # OpenSkill is the rating made for games of more than two seats
+        columns.append("OpenSkill")
+    columns.append("W/D/L")
     if per_game:  # returns of different games do not add up
-        table.add_column("mean return", justify="right")
-    table.add_column("% played", justify="right")
-    table.add_column("clemscore", justify="right")
-    table.add_column("invalid", justify="right")
-    table.add_column("tokens", justify="right")
+        columns.append("return")
+    columns += ["played%", "clem"]
+    show_counts = any(c.invalid_moves or c.tokens for c in counts.values())
+    if show_counts:
+        columns += ["invalid", "tokens"]
+    for column in columns:
+        table.add_column(column, justify="left" if column == "agent" else "right", no_wrap=True)
     bt = {r["agent"]: r for r in (section["bradley_terry"] or {}).get("ratings", [])}
     elo = {r["agent"]: r for r in section["elo_permutations"]}
     skill = {r["agent"]: r for r in section["openskill"]}
@@ -277,22 +296,29 @@ def _section_table(
     for agent in agents:
         i = h2h["agents"].index(agent)
         wins, draws, losses = sum(h2h["wins"][i]), sum(h2h["draws"][i]), sum(h2h["losses"][i])
-        reward = rewards.get(agent, {})
         cells = [
             agent,
-            _fmt(bt[agent]["rating"]) if agent in bt else "-",
-            _interval(bt[agent]) if agent in bt else "",
+            f"{_fmt(bt[agent]['rating'])} {_interval(bt[agent])}".strip() if agent in bt else "-",
             _fmt(elo[agent]["rating"]) if agent in elo else "-",
-            f"{skill[agent]['mu']:.1f}±{skill[agent]['sigma']:.1f}" if agent in skill else "-",
-            f"{wins}/{draws}/{losses}",
         ]
+        if many_seats:
+            sk = skill.get(agent)
+            cells.append(f"{sk['mu']:.1f}±{sk['sigma']:.1f}" if sk else "-")
+        cells.append(f"{wins}/{draws}/{losses}")
         if per_game:
-            cells.append(f"{_fmt(reward.get('mean'), 2)} {_interval(reward, 2)}".strip())
+            reward = rewards.get(agent, {})
+            half = (
+                f" ±{_fmt((reward['high'] - reward['low']) / 2, 2)}"
+                if reward.get("low") is not None
+                else ""
+            )
+            cells.append(f"{_fmt(reward.get('mean'), 2)}{half}")
         cells += [
             _fmt(clem[agent]["played"], 0) if agent in clem else "-",
             _fmt(clem[agent]["clemscore"], 1) if agent in clem else "-",
         ]
-        c = counts.get(agent, AgentCounts())
-        cells += [str(c.invalid_moves), str(int(c.tokens))]
+        if show_counts:
+            c = counts.get(agent, AgentCounts())
+            cells += [str(c.invalid_moves), str(int(c.tokens))]
         table.add_row(*cells)
     return table

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -191,3 +193,44 @@ def test_write_ratings_reads_the_run(tmp_path):
     path, summary = write_ratings(tmp_path, options=FAST)
     assert path == tmp_path / "ratings.json"
     assert json.loads(path.read_text()) == summary
+
+
+DOM_SHIM = r"""
+// the least DOM the viewer script needs; prints the text shown for episode 0, then episode 1
+const fs = require('fs');
+const page = fs.readFileSync(process.argv[1], 'utf8');
+const data = page.match(/id="episode-data">([\s\S]*?)<\/script>/)[1];
+const script = page.match(/<script>([\s\S]*?)<\/script>/)[1];
+function node(tag) {
+  return { tag, children: [], textContent: '', className: '', listeners: {}, options: [],
+    appendChild(c) { this.children.push(c); }, replaceChildren() { this.children = []; },
+    addEventListener(k, f) { this.listeners[k] = f; } };
+}
+const els = { 'episode-data': { textContent: data }, 'episode-select': node('select'),
+  'episode-filter': node('input'), 'episode-view': node('div') };
+global.document = { getElementById: id => els[id], createElement: node };
+eval(script);
+function text(n) { return (n.textContent || '') + n.children.map(text).join('|'); }
+console.log(text(els['episode-view']));
+els['episode-select'].value = '1';
+els['episode-select'].listeners.change();
+console.log(text(els['episode-view']));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the page's script")
+def test_transcript_viewer_script_renders_episodes(tmp_path):
+    first = episode(0, "g", {"alice": "A", "bob": "B"}, {"alice": 1.0, "bob": 0.0})
+    first.turns[2].prompt = first.turns[0].prompt + " Now offer."
+    second = episode(1, "g", {"alice": "B", "bob": "A"}, {"alice": 0.0, "bob": 1.0})
+    page = write_report(write_run(tmp_path, [first, second], torn=False), options=FAST)
+    out = subprocess.run(
+        ["node", "-e", DOM_SHIM, str(page)], capture_output=True, text=True, check=True, timeout=30
+    ).stdout.splitlines()
+    assert out[0].startswith("g/0|g · seed 0 · alice: A (1) · bob: B (0)")
+    assert "invalid: no offer" in out[0]
+    # the prompt rebuilt from its stored tail, and the reasoning under its label
+    assert "You are alice. Transcript so far: 0 moves. Now offer." in out[0]
+    assert "reasoning (never shown to other players)|secret plan" in out[0]
+    assert "move 0 <b>bold</b> </script>" in out[0]  # shown as text, never as markup
+    assert out[1].startswith("g/1|g · seed 1 · alice: B (0) · bob: A (1)")
