@@ -56,7 +56,9 @@ other debater ever sees it. Invalid moves follow the env's ``invalid_move`` poli
 by default); under ``penalty`` a debater's turn is skipped and a judge's missing verdict ends
 the debate with *no verdict*.
 
-**Rewards** (terminal, in ``[-1, 1]``)
+**Rewards** (terminal outcomes in ``[-1, 1]``; declared range ``[-2, 1]``, because an
+invalid-move penalty on a debater's last argument and a lost debate add up before it moves
+again)
 
 * ``reward="verdict"`` (default): the debater whose answer the judge picks gets +1, the other
   -1 (zero-sum between the debaters); the judge gets +1 for the true answer and -1 otherwise.

@@ -29,6 +29,7 @@ _QUOTE_SPAN = re.compile(r"<quote>(.*?)</quote>", re.IGNORECASE | re.DOTALL)
 _QUOTE_LIKE_TAG = re.compile(r"<\s*/?\s*[a-z_]*quote\b[^<>]*>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<\s*/?\s*[a-z_][^<>]*>", re.IGNORECASE)
 _NON_WORD = re.compile(r"[\W_]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def normalize(text: str) -> str:
@@ -38,6 +39,11 @@ def normalize(text: str) -> str:
     'mary s lamb was white'
     """
     return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def split_sentences(passage: str) -> list[str]:
+    """The passage's sentences (split after ``.``, ``!`` or ``?``)."""
+    return [s.strip() for s in _SENTENCE_END.split(passage) if s.strip()]
 
 
 def verify_quote(quote: str, passage: str) -> bool:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
 from palaestra.envs.debate.data import DebateItem, resolve_questions
-from palaestra.envs.debate.quotes import Argument, parse_argument
+from palaestra.envs.debate.quotes import Argument, parse_argument, split_sentences
+from palaestra.envs.debate.verdict import Verdict, parse_verdict
 
 DEBATERS = ("debater_a", "debater_b")
 JUDGE = "judge"
@@ -26,55 +27,6 @@ LABELS = ("A", "B")  # debater_a defends answer A, debater_b answer B
 SETTINGS = ("hidden", "blind", "open")
 REWARDS = ("verdict", "probability")
 _QUOTE_CAP = 10  # quote counts in the vector are divided by this (and clipped to 1)
-
-_VERDICT = re.compile(r"VERDICT\s*[:=]\s*\**\s*\(?\s*([AB])\b", re.IGNORECASE)
-_CONFIDENCE = re.compile(r"CONFIDENCE\s*[:=]\s*\**\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The judge's decision: ``choice`` is ``"A"``, ``"B"`` or ``None`` (no valid verdict),
-    ``confidence`` the judge's probability that ``choice`` is correct."""
-
-    choice: str | None
-    confidence: float = 1.0
-    text: str = field(default="", repr=False, compare=False)
-
-    def probability(self, label: str) -> float:
-        """The judge's probability that answer ``label`` is correct."""
-        if self.choice is None:
-            return 0.5
-        return self.confidence if label == self.choice else 1.0 - self.confidence
-
-
-def parse_verdict(text: str) -> Verdict:
-    """Parse ``VERDICT: A CONFIDENCE: 0.8`` (the last of each counts; ``80%`` also parses).
-
-    >>> parse_verdict("B looks right.\\nVERDICT: B CONFIDENCE: 75%")
-    Verdict(choice='B', confidence=0.75)
-    """
-    choices = _VERDICT.findall(text)
-    if not choices:
-        raise InvalidMove("end your reply with a line 'VERDICT: A CONFIDENCE: 0.8' (A or B).")
-    confidences = _CONFIDENCE.findall(text)
-    if not confidences:
-        raise InvalidMove("add your confidence after the verdict: 'VERDICT: A CONFIDENCE: 0.8'.")
-    number, percent = confidences[-1]
-    value = float(number)
-    if percent or 1.0 < value <= 100.0:
-        value /= 100.0
-    if not 0.5 <= value <= 1.0:
-        raise InvalidMove(
-            f"CONFIDENCE is your probability (0.5 to 1) that your chosen answer is correct; "
-            f"got {number}{percent}."
-        )
-    return Verdict(choices[-1].upper(), round(value, 4), text)
-
-
-def split_sentences(passage: str) -> list[str]:
-    """The passage's sentences (split after ``.``, ``!`` or ``?``)."""
-    return [s.strip() for s in _SENTENCE_END.split(passage) if s.strip()]
 
 
 @dataclass
@@ -107,7 +59,9 @@ class DebateGame(Game):
         name="debate",
         roles=ROLES,
         description="Two debaters argue for opposite answers; a judge without the passage decides.",
-        reward_range=(-1.0, 1.0),
+        # Outcomes lie in [-1, 1]; a debater penalised (-1) for its last argument collects
+        # its outcome before it moves again, so its reward between two moves can reach -2.
+        reward_range=(-2.0, 1.0),
         max_turns=7,
         zero_sum=False,
         vector_size=10,
@@ -158,7 +112,7 @@ class DebateGame(Game):
         if role == JUDGE:
             return parse_verdict(text)
         argument = parse_argument(text, state.item.passage, self.word_limit)
-        if not argument.parts:
+        if not argument.words:
             raise InvalidMove("your argument is empty; argue for your answer in a few sentences.")
         return argument
 

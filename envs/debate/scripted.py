@@ -16,15 +16,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from palaestra.envs.core import InvalidMove, split_reasoning
-from palaestra.envs.debate.quotes import normalize
-from palaestra.envs.debate.rules import DEBATERS, LABELS, parse_verdict, split_sentences
+from palaestra.envs.debate.quotes import normalize, split_sentences
+from palaestra.envs.debate.rules import DEBATERS, LABELS
+from palaestra.envs.debate.verdict import parse_verdict
 from palaestra.envs.protocol import Action, Agent, Observation
 from palaestra.envs.scripted import ScriptedAgent
 
-_STOPWORDS = frozenset(
-    "a an the of to in on at by for from and or was were is are did does do what which who "
-    "whom when where how that this with as s name".split()
-)
+_STOPWORDS = frozenset({
+    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "and", "or", "was",
+    "were", "is", "are", "did", "does", "do", "what", "which", "who", "whom", "when", "where",
+    "how", "that", "this", "with", "as", "s", "name",
+})  # fmt: skip
 
 
 def content_words(text: str) -> set[str]:
