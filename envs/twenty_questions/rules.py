@@ -7,138 +7,27 @@ docstring of :mod:`palaestra.envs.twenty_questions_v0`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from palaestra.envs.answers import answers_match, is_abstention, normalize_answer
+from palaestra.envs.answers import answers_match
 from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
+from palaestra.envs.twenty_questions.catalogue import (
+    ANSWERS,
+    GameObject,
+    load_catalogue,
+    oracle_answer,
+    parse_reply,
+)
 
 ROLES = ("asker", "answerer")
-ANSWERS = ("yes", "no", "unknown")
 MAX_QUESTION_CHARS = 300
-DATA_PATH = Path(__file__).with_name("objects.json")
 
 _GUESS = re.compile(r"\bGUESS\s*:\s*(?P<text>[^\n]*)", re.IGNORECASE)
-_YES = frozenset({"yes", "yeah", "yep", "y", "true", "correct"})
-_NO = frozenset({"no", "nope", "n", "false"})
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """A yes/no property: its key, a canonical question and the words that ask about it."""
-
-    key: str
-    question: str
-    keywords: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class GameObject:
-    """A bundled object: its name, other accepted names and the attributes true of it."""
-
-    name: str
-    aliases: tuple[str, ...]
-    attributes: frozenset[str]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return (self.name, *self.aliases)
-
-
-@dataclass(frozen=True)
-class Catalogue:
-    attributes: tuple[Attribute, ...]
-    objects: tuple[GameObject, ...]
-
-
-@lru_cache(maxsize=2)
-def load_catalogue(path: str = str(DATA_PATH)) -> Catalogue:
-    """The bundled attributes and objects (``objects.json``)."""
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    attributes = tuple(
-        Attribute(a["key"], a["question"], tuple(a["keywords"])) for a in data["attributes"]
-    )
-    objects = tuple(
-        GameObject(o["name"], tuple(o["aliases"]), frozenset(o["attributes"]))
-        for o in data["objects"]
-    )
-    return Catalogue(attributes, objects)
-
-
-@lru_cache(maxsize=1)
-def _keyword_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Every keyword as a whole-word pattern over normalised text, longest first."""
-    pairs = [
-        (normalize_answer(word), attr.key)
-        for attr in load_catalogue().attributes
-        for word in attr.keywords
-    ]
-    pairs.sort(key=lambda p: -len(p[0]))
-    return tuple((re.compile(rf"(?<!\S){re.escape(w)}(?!\S)"), key) for w, key in pairs)
-
-
-def attributes_asked(question: str) -> list[str]:
-    """The attribute keys a question asks about, by keyword, in order of first mention.
-
-    >>> attributes_asked("Is it an animal that can fly?")
-    ['animal', 'fly']
-    """
-    text = f" {normalize_answer(question)} "
-    found: dict[str, int] = {}
-    for pattern, key in _keyword_patterns():
-        match = pattern.search(text)
-        if match and key not in found:
-            found[key] = match.start()
-            text = text[: match.start()] + " " * len(match.group(0)) + text[match.end() :]
-    return sorted(found, key=found.__getitem__)
-
-
-def objects_named(question: str) -> list[GameObject]:
-    """The bundled objects a question names ("Is it a dog?")."""
-    text = f" {normalize_answer(question)} "
-    return [
-        obj
-        for obj in load_catalogue().objects
-        if any(f" {normalize_answer(name)} " in text for name in obj.names)
-    ]
-
-
-def oracle_answer(obj: GameObject, question: str) -> str:
-    """What the attributes say: ``"yes"``, ``"no"`` or ``"unknown"``.
-
-    One or more attributes (joined by *and*): yes iff all hold. Questions with *or*, or
-    with no known attribute or object name, are ``"unknown"``.
-    """
-    words = normalize_answer(question).split()
-    if "or" in words:
-        return "unknown"
-    keys = attributes_asked(question)
-    if keys:
-        return "yes" if all(k in obj.attributes for k in keys) else "no"
-    named = objects_named(question)
-    if named:
-        return "yes" if obj in named else "no"
-    return "unknown"
-
-
-def parse_reply(text: str) -> str:
-    """An answerer's reply as ``"yes"``, ``"no"`` or ``"unknown"`` (by its first word)."""
-    words = normalize_answer(text).split()
-    if words and words[0] in _YES:
-        return "yes"
-    if words and words[0] in _NO:
-        return "no"
-    if words and (words[0] in ("unknown", "maybe", "sometimes") or is_abstention(text)):
-        return "unknown"
-    raise InvalidMove("answer with YES, NO or UNKNOWN.")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from palaestra.envs.protocol import Observation
 from palaestra.envs.scripted import ScriptedAgent
-from palaestra.envs.twenty_questions.rules import (
+from palaestra.envs.twenty_questions.catalogue import (
     GameObject,
     attributes_asked,
     load_catalogue,
