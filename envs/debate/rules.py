@@ -31,6 +31,8 @@ _QUOTE_CAP = 10  # quote counts in the vector are divided by this (and clipped t
 
 @dataclass
 class DebateState(GameState):
+    """The drawn question, the answers as shown, the arguments so far and the verdict."""
+
     item: DebateItem | None = None
     answers: tuple[str, str] = ("", "")  # answer A, answer B as shown
     correct: str = "A"  # label of the true answer
