@@ -28,24 +28,26 @@ guess); a leading article is ignored. A guess longer than four words, or none, i
 move, handled by the env's ``invalid_move`` policy (``retry`` by default). The null move of the
 ``penalty`` policy is a pass (an empty clue or no guess; the round still counts).
 
-**Rewards** (per step, the same for both players, through PettingZoo's ``rewards``):
+**Rewards** (per step, through PettingZoo's ``rewards``):
 
-* ``+success_reward`` (1) on the guess that names the word; the game ends, solved;
-* ``-turn_cost`` (0.1) on every guess that does not, or a pass; after the last round the game
-  ends unsolved;
-* ``-violation_penalty`` (1) when the describer's clue says a forbidden word; the game ends.
+* ``+success_reward`` (1) to both players on the guess that names the word; the game ends,
+  solved;
+* ``-turn_cost`` (0.1) to both players on every guess that does not, or a pass; after the last
+  round the game ends unsolved;
+* ``-violation_penalty`` (1) to the describer when its clue says a forbidden word (the guesser
+  gets 0: it did nothing wrong); the game ends.
 
 So a word solved in round *k* returns ``1 - 0.1 (k - 1)``: the return falls with the rounds
 used. The declared discount is ``GameInfo.discount = 0.95`` per move (``metadata["discount"]``);
 the discounted return of a solve in round *k* (move ``2k``) is
-``0.95**(2k-1) - 0.1 * sum(0.95**(2j-1) for j < k)``. A forfeit costs both players the minimum
-reward (a team game); invalid moves under the ``penalty`` policy cost the offender ``-1`` (on
-top of the round's cost when the null move ends a round). Declared reward range
-``[-(max(1, violation_penalty) + turn_cost), success_reward]``, ``[-1.1, 1]`` with the
-defaults.
+``0.95**(2k-1) - 0.1 * sum(0.95**(2j-1) for j < k)``. A forfeit gives the offender the minimum
+reward and the partner 0; invalid moves under the ``penalty`` policy cost the offender ``-1``
+(on top of the round's cost when the null move ends a round). Declared reward range
+``[-max(violation_penalty, 1 + turn_cost), success_reward]``, ``[-1.1, 1]`` with the defaults:
+it bounds what PettingZoo reports to a player between two of its moves, too.
 
 **Infos** at the end: ``word``, ``solved``, ``rounds_used``, ``violation`` (the forbidden word
-said, or ``None``) and ``score`` (the return without invalid-move penalties).
+said, or ``None``) and ``scores`` (each player's return without invalid-move penalties).
 
 **Arguments**: ``max_turns=12``, ``success_reward=1.0``, ``turn_cost=0.1``,
 ``violation_penalty=1.0``.

@@ -53,7 +53,7 @@ class TabooState(GameState):
     guesses: list[str] = field(default_factory=list)
     violation: str | None = None
     solved: bool = False
-    score: float = 0.0
+    score: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ROLES, 0.0))
 
 
 def parse_guess(text: str) -> str:
@@ -92,7 +92,7 @@ class TabooGame(Game):
         max_turns: Moves in all (a round is a clue and a guess, so ``max_turns // 2`` rounds).
         success_reward: Reward to both players for the right guess.
         turn_cost: Cost to both players of every round that ends without the right guess.
-        violation_penalty: Penalty to both players when the describer says a forbidden word.
+        violation_penalty: Penalty to the describer when it says a forbidden word.
     """
 
     info = GameInfo(
@@ -124,8 +124,9 @@ class TabooGame(Game):
         self.success_reward = float(success_reward)
         self.turn_cost = float(turn_cost)
         self.violation_penalty = float(violation_penalty)
-        # An invalid-move penalty (-1 by default) can fall on the same step as a round's cost.
-        low = -(max(1.0, self.violation_penalty) + self.turn_cost)
+        # An invalid-move penalty (-1 by default) and the next round's cost can fall between
+        # two moves of one player; PettingZoo reports their sum.
+        low = -max(self.violation_penalty, 1.0 + self.turn_cost)
         self.info = dataclasses.replace(
             type(self).info, max_turns=max_turns, reward_range=(low, max(self.success_reward, 0.0))
         )
@@ -158,10 +159,11 @@ class TabooGame(Game):
         if isinstance(move, Clue):
             self._clue(state, move)
             if state.violation is not None:
-                rewards = dict.fromkeys(ROLES, -self.violation_penalty)
+                rewards = {DESCRIBER: -self.violation_penalty, GUESSER: 0.0}
         else:
             rewards = self._guess(state, move)
-        state.score += rewards.get(DESCRIBER, 0.0)
+        for r, value in rewards.items():
+            state.score[r] += value
         if state.done:
             state.returns = dict.fromkeys(ROLES, 0.0)  # everything was paid per step
             state.to_move = ()
@@ -203,11 +205,6 @@ class TabooGame(Game):
         return dict.fromkeys(ROLES, -self.turn_cost)
 
     # -- views ------------------------------------------------------------------------------
-    def forfeit(self, state: GameState, role: str) -> dict[str, float]:
-        """A team game: a forfeit costs both players the minimum reward."""
-        low, _ = self.info.reward_range
-        return dict.fromkeys(ROLES, low)
-
     def _rules_text(self) -> str:
         return (
             f"A correct guess earns both players {self.success_reward:g}; every round without "
@@ -227,7 +224,7 @@ class TabooGame(Game):
                 "Give clues that make the guesser say the secret word. Never say the secret "
                 "word or a taboo word, in any form (plural, -ing, -ed, part of a compound) and "
                 "never spell them out: a clue that does ends the game with a penalty of "
-                f"{self.violation_penalty:g} for both. " + self._rules_text()
+                f"{self.violation_penalty:g} for you. " + self._rules_text()
             )
             instruction = header + "Your clue, describer:"
             candidates = hints_for(card)
@@ -263,5 +260,5 @@ class TabooGame(Game):
             "solved": state.solved,
             "rounds_used": (state.turn + 1) // 2,
             "violation": state.violation,
-            "score": state.score,
+            "scores": dict(state.score),
         }
