@@ -1,0 +1,88 @@
+"""Evaluation during training: held-out seeds against fixed opponents, with confidence intervals.
+
+For each evaluated game, opponent and policy seat, the policy plays the seeds
+``seed_start, seed_start + 1, ...`` (never drawn for training). Reported per (game, opponent):
+mean reward and win rate (wins + half the draws against the best other seat) with Student-t
+confidence intervals over episodes, the invalid-move rate, and for games that report a
+verdict per answer (the quiz) the rate of each verdict, split by whether the question was
+answerable when the game says so (``info["answerable"]``): the hallucination rate is the rate
+of ``wrong`` answers on unanswerable questions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from palaestra.arena.records import EpisodeRecord
+from palaestra.arena.train.league import match_score
+from palaestra.arena.train.shaping import verdict
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
+    """Student-t interval of the mean (zero width for fewer than 2 values)."""
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    mean = float(x.mean())
+    if n < 2:
+        return Interval(mean, mean, mean, n)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return Interval(mean, mean - half, mean + half, n)
+
+
+def seat_metrics(
+    records: Sequence[EpisodeRecord], policy: str, confidence: float = 0.95
+) -> dict[str, float]:
+    """Metrics of the policy's seats over ``records`` (keys without a prefix)."""
+    rewards: list[float] = []
+    scores: list[float] = []
+    invalid = turns = 0
+    verdicts: dict[str, list[str]] = {"all": [], "answerable": [], "unanswerable": []}
+    for record in records:
+        for role, name in record.seating.items():
+            if name != policy:
+                continue
+            own = float(record.returns.get(role, 0.0))
+            rewards.append(own)
+            others = [float(v) for r, v in record.returns.items() if r != role]
+            if others:
+                scores.append(match_score(own, max(others)))
+            mine = [t for t in record.turns if t.role == role]
+            turns += len(mine)
+            invalid += sum(not t.valid for t in mine)
+            kind = verdict(record, role)
+            if kind is not None:
+                verdicts["all"].append(kind)
+                answerable = record.info.get("answerable")
+                if isinstance(answerable, bool):
+                    verdicts["answerable" if answerable else "unanswerable"].append(kind)
+    out: dict[str, float] = {}
+    r = mean_interval(rewards, confidence)
+    out.update(reward=r.mean, reward_low=r.low, reward_high=r.high, episodes=r.n)
+    if scores:
+        w = mean_interval(scores, confidence)
+        out.update(win_rate=w.mean, win_rate_low=w.low, win_rate_high=w.high)
+    out["invalid_rate"] = invalid / turns if turns else 0.0
+    for split, kinds in verdicts.items():
+        for kind in ("correct", "abstain", "wrong"):
+            if kinds:
+                iv = mean_interval([1.0 if k == kind else 0.0 for k in kinds], confidence)
+                prefix = kind if split == "all" else f"{split}_{kind}"
+                out.update({prefix: iv.mean, f"{prefix}_low": iv.low, f"{prefix}_high": iv.high})
+    return out

@@ -1,0 +1,105 @@
+"""Guards: warnings when the logged metrics say the policy is hacking the reward or collapsing.
+
+Every step logs reward, KL, entropy, response length, invalid-move rate, clip fraction and
+(when run) the held-out evaluation. :class:`Guards` watches them and warns when
+
+* the training reward rises over the last ``window`` steps while the held-out evaluation
+  reward fell between its last two evaluations (reward hacking: the policy found something
+  the training signal pays for that does not generalise);
+* the mean response length falls below ``min_length_ratio`` of its first value (length
+  collapse: e.g. empty or one-token replies that dodge penalties);
+* the mean token entropy falls below ``min_entropy_ratio`` of its first value (mode
+  collapse: every sample the same, so group baselines see no variance).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from palaestra.arena.train.config import GuardConfig
+
+log = logging.getLogger("palaestra.train")
+
+
+def slope(values: list[float]) -> float:
+    """Least-squares slope of ``values`` against their index (0 for fewer than 2 values)."""
+    if len(values) < 2:
+        return 0.0
+    x = np.arange(len(values), dtype=np.float64)
+    return float(np.polyfit(x, np.asarray(values, dtype=np.float64), 1)[0])
+
+
+@dataclass
+class Guards:
+    """Keeps the history the checks need; :meth:`check` returns this step's warnings."""
+
+    config: GuardConfig
+    rewards: list[float] = field(default_factory=list)
+    evals: list[float] = field(default_factory=list)
+    first_length: float | None = None
+    first_entropy: float | None = None
+
+    def check(self, metrics: dict[str, Any]) -> list[str]:
+        """Fold in one step's metrics (``train/reward``, ``train/length``, ``train/entropy``
+        and, on evaluation steps, ``eval/reward``); return the warnings it raises."""
+        warnings: list[str] = []
+        if "train/reward" in metrics:
+            self.rewards.append(float(metrics["train/reward"]))
+        if "eval/reward" in metrics:
+            self.evals.append(float(metrics["eval/reward"]))
+            window = self.rewards[-self.config.window :]
+            if (
+                len(self.evals) >= 2
+                and self.evals[-1] < self.evals[-2]
+                and len(window) >= 2
+                and slope(window) > 0
+            ):
+                warnings.append(
+                    f"training reward is rising (slope {slope(window):+.3g}/step) while the "
+                    f"held-out evaluation fell from {self.evals[-2]:.3g} to {self.evals[-1]:.3g}: "
+                    "the policy may be hacking the reward"
+                )
+        length = metrics.get("train/length")
+        if isinstance(length, (int, float)) and length == length:
+            if self.first_length is None:
+                self.first_length = float(length)
+            elif (
+                self.first_length > 0 and length < self.config.min_length_ratio * self.first_length
+            ):
+                warnings.append(
+                    f"response length collapsed to {length:.3g} tokens "
+                    f"(from {self.first_length:.3g} at the start)"
+                )
+        entropy = metrics.get("train/entropy")
+        if isinstance(entropy, (int, float)) and entropy == entropy:
+            if self.first_entropy is None:
+                self.first_entropy = float(entropy)
+            elif (
+                self.first_entropy > 0
+                and entropy < self.config.min_entropy_ratio * self.first_entropy
+            ):
+                warnings.append(
+                    f"entropy collapsed to {entropy:.3g} (from {self.first_entropy:.3g} at the "
+                    "start): the policy may be collapsing to one reply"
+                )
+        for w in warnings:
+            log.warning(w)
+        return warnings
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "rewards": list(self.rewards),
+            "evals": list(self.evals),
+            "first_length": self.first_length,
+            "first_entropy": self.first_entropy,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rewards = list(state["rewards"])
+        self.evals = list(state["evals"])
+        self.first_length = state["first_length"]
+        self.first_entropy = state["first_entropy"]

@@ -1,0 +1,249 @@
+"""The trained policy: an ``hf:`` agent whose model is wrapped for training.
+
+Under LoRA (the default) the model is a peft :class:`~peft.PeftModel`; the reference model is
+the same module with its adapters disabled, so the KL term costs one extra forward pass and no
+memory. Frozen past checkpoints are extra adapters on the same base model, switched on only
+while their agent generates. With ``finetune: full`` every weight trains and a frozen copy of
+the initial model is the reference (and the ``initial`` opponent).
+
+The model is loaded here rather than through the process-wide model cache of
+:mod:`palaestra.agents.hf`: peft injects its layers into the module it wraps, and other agents
+of the same model must not see them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+
+from palaestra.agents.hf import HFAgent
+from palaestra.agents.specs import split_spec
+from palaestra.arena.train.config import PolicyConfig
+from palaestra.arena.train.samples import Sample
+from palaestra.envs.protocol import Action, Observation
+
+POLICY_NAME = "policy"
+ADAPTER = "default"
+_SAMPLING_OPTIONS = {
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_new_tokens",
+    "stop",
+    "seed",
+    "batch_size",
+}
+
+
+class ContextAgent:
+    """An agent that generates inside a context (adapters disabled, a snapshot adapter on).
+
+    Args:
+        inner: The agent that generates (shares the policy's model).
+        context: Returns the context manager to enter around each ``act``.
+        name: Agent name.
+    """
+
+    def __init__(self, inner: HFAgent, context: Callable[[], Any], name: str) -> None:
+        self.inner = inner
+        self.context = context
+        self.name = name
+
+    def act(self, observations: Sequence[Observation]) -> list[Action]:
+        with self.context():
+            return self.inner.act(observations)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+
+class Policy:
+    """The policy model, its agent, its reference and its frozen snapshots.
+
+    Args:
+        config: Model spec and fine-tuning mode.
+        seed: Base sampling seed (unless the spec sets one).
+    """
+
+    def __init__(self, config: PolicyConfig, seed: int = 0) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from palaestra.agents.models import resolve_model
+
+        body, options = split_spec(config.spec)
+        scheme, _, model_ref = body.partition(":")
+        if scheme != "hf" or not model_ref:
+            raise ValueError(f"policy.spec must look like 'hf:<model>?...', got {config.spec!r}")
+        unknown = set(options) - _SAMPLING_OPTIONS - {"train", "name"}
+        if unknown:
+            raise ValueError(
+                f"policy.spec has option(s) {sorted(unknown)} the trainer cannot use; "
+                f"expected some of {sorted(_SAMPLING_OPTIONS)}"
+            )
+        sampling = {k: v for k, v in options.items() if k in _SAMPLING_OPTIONS}
+        sampling.setdefault("seed", seed)
+        self.config = config
+        self.path = resolve_model(model_ref)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+        model = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32)
+        self.reference_model: torch.nn.Module | None = None
+        if config.finetune == "lora":
+            from peft import LoraConfig, get_peft_model
+
+            lora = config.lora
+            self.lora_config = LoraConfig(
+                r=lora.r,
+                lora_alpha=lora.alpha,
+                lora_dropout=lora.dropout,
+                target_modules=lora.target_modules,
+                task_type="CAUSAL_LM",
+            )
+            model = get_peft_model(model, self.lora_config)
+        else:
+            self.reference_model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.model = model
+        self.agent = HFAgent(model=model, tokenizer=self.tokenizer, name=POLICY_NAME, train=True,
+                             **sampling)  # fmt: skip
+        self.temperature = self.agent.temperature or 1.0
+        self._sampling = sampling
+        self._snapshot_models: dict[str, torch.nn.Module] = {}
+
+    @property
+    def lora(self) -> bool:
+        return self.config.finetune == "lora"
+
+    def parameters(self) -> list[torch.nn.Parameter]:
+        """The parameters the optimiser updates."""
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    # -- state ------------------------------------------------------------------------------
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """The trained weights (the adapter under LoRA, every weight otherwise)."""
+        if self.lora:
+            from peft import get_peft_model_state_dict
+
+            state = get_peft_model_state_dict(self.model, adapter_name=ADAPTER)
+        else:
+            state = self.model.state_dict()
+        return {k: v.detach().clone() for k, v in state.items()}
+
+    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
+        if self.lora:
+            from peft import set_peft_model_state_dict
+
+            set_peft_model_state_dict(self.model, state, adapter_name=ADAPTER)
+        else:
+            self.model.load_state_dict(state)
+
+    # -- other seats ------------------------------------------------------------------------
+    def _twin(self, name: str, model: torch.nn.Module | None = None) -> HFAgent:
+        return HFAgent(model=model or self.model, tokenizer=self.tokenizer, name=name,
+                       train=False, **self._sampling)  # fmt: skip
+
+    def initial_agent(self, name: str = "initial") -> ContextAgent | HFAgent:
+        """The policy as it was before training."""
+        if self.lora:
+            return ContextAgent(self._twin(name), self.reference, name)
+        assert self.reference_model is not None
+        return self._twin(name, self.reference_model)
+
+    def snapshot_agent(self, name: str, state: dict[str, torch.Tensor]) -> ContextAgent | HFAgent:
+        """A frozen copy of the policy with the trained weights ``state``."""
+        if self.lora:
+            from peft import set_peft_model_state_dict
+
+            adapter = name.replace(":", "_")
+            if adapter not in self.model.peft_config:
+                self.model.add_adapter(adapter, self.lora_config)
+            set_peft_model_state_dict(self.model, state, adapter_name=adapter)
+            self.model.set_adapter(ADAPTER)  # add_adapter must not change what trains
+            for n, p in self.model.named_parameters():
+                if f".{adapter}." in n:
+                    p.requires_grad_(False)
+            return ContextAgent(self._twin(name), lambda: self._adapter(adapter), name)
+        model = copy.deepcopy(self.reference_model)
+        assert model is not None
+        model.load_state_dict(state)
+        self._snapshot_models[name] = model
+        return self._twin(name, model)
+
+    def drop_snapshot(self, name: str) -> None:
+        """Free a snapshot that left the league."""
+        self._snapshot_models.pop(name, None)
+        adapter = name.replace(":", "_")
+        if self.lora and adapter in self.model.peft_config:
+            self.model.delete_adapter(adapter)
+            self.model.set_adapter(ADAPTER)
+
+    @contextlib.contextmanager
+    def _adapter(self, adapter: str) -> Iterator[None]:
+        self.model.set_adapter(adapter)
+        try:
+            yield
+        finally:
+            self.model.set_adapter(ADAPTER)
+            for n, p in self.model.named_parameters():
+                if f".{adapter}." in n:
+                    p.requires_grad_(False)
+
+    @contextlib.contextmanager
+    def reference(self) -> Iterator[None]:
+        """Inside, :attr:`model` computes the reference policy (LoRA: adapters disabled)."""
+        if self.lora:
+            with self.model.disable_adapter():
+                yield
+        else:
+            yield
+
+    # -- log-probs --------------------------------------------------------------------------
+    def logprobs(
+        self, samples: Sequence[Sample], reference: bool = False, entropy: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Log-probs of the samples' completion tokens, right-aligned in ``[B, C]``.
+
+        Sequences are left-padded so that every completion ends at the last position; only
+        the last ``C + 1`` positions go through the output layer. Position ids follow the
+        attention mask, as in generation, so the result matches the sampling pass.
+
+        Returns:
+            ``(logp, entropy or None, mask)``, each ``[B, C]`` with ``C`` the longest completion.
+        """
+        pad = self.tokenizer.pad_token_id
+        pad = pad if pad is not None else 0
+        seqs = [s.prompt_ids + s.completion_ids for s in samples]
+        width = max(len(s) for s in seqs)
+        c_max = max(len(s.completion_ids) for s in samples)
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(seqs), width), dtype=torch.long)
+        targets = torch.zeros((len(seqs), c_max), dtype=torch.long)
+        mask = torch.zeros((len(seqs), c_max))
+        for row, (seq, s) in enumerate(zip(seqs, samples)):
+            ids[row, width - len(seq) :] = torch.tensor(seq)
+            attention[row, width - len(seq) :] = 1
+            c = len(s.completion_ids)
+            targets[row, c_max - c :] = torch.tensor(s.completion_ids)
+            mask[row, c_max - c :] = 1.0
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        device = next(self.model.parameters()).device
+        model = self.reference_model if (reference and not self.lora) else self.model
+        ctx = self.reference() if reference else contextlib.nullcontext()
+        with ctx:
+            out = model(
+                input_ids=ids.to(device),
+                attention_mask=attention.to(device),
+                position_ids=positions.to(device),
+                use_cache=False,
+                logits_to_keep=c_max + 1,
+            )
+        # Position j predicts token j + 1: the last C+1 logits minus the final one.
+        logits = out.logits[:, :-1, :].float() / self.temperature
+        logp_all = torch.log_softmax(logits, dim=-1)
+        logp = logp_all.gather(-1, targets.to(device).unsqueeze(-1)).squeeze(-1).cpu()
+        ent = None
+        if entropy:
+            ent = -(logp_all.exp() * logp_all).sum(-1).cpu()
+        return logp * mask, (ent * mask if ent is not None else None), mask

@@ -1,0 +1,91 @@
+"""Reward design on top of the game's rewards: penalties, length cost, abstention.
+
+Applied per turn to the seat's per-step rewards before credit is computed:
+
+* ``invalid_move_penalty`` on every turn the env judged invalid (format or rules);
+* ``format_penalty`` on a turn whose visible text is empty (e.g. only ``<think>``) or does not
+  contain ``format_pattern``;
+* ``length_penalty`` per generated token beyond ``length_free_tokens``;
+* ``abstention``: for games whose summary says what kind of answer a seat gave
+  (``info["verdict"]``, or ``info["verdicts"][role]``: ``correct``, ``abstain`` or ``wrong``),
+  the seat's game reward is replaced by the configured value for that kind. Rewarding "I don't
+  know" above a wrong answer makes abstaining the better bet when the model is unsure, which
+  is how hallucination rate falls without accuracy falling.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from palaestra.arena.records import EpisodeRecord, Turn
+from palaestra.arena.train.config import RewardConfig
+
+
+def verdict(record: EpisodeRecord, role: str) -> str | None:
+    """The kind of answer ``role`` gave, if the game reports one."""
+    info: dict[str, Any] = record.info or {}
+    per_role = info.get("verdicts")
+    if isinstance(per_role, dict) and isinstance(per_role.get(role), str):
+        return per_role[role]
+    value = info.get("verdict")
+    return value if isinstance(value, str) else None
+
+
+def seat_rewards(record: EpisodeRecord, role: str, turns: Sequence[Turn]) -> list[float]:
+    """The game's per-step rewards of ``role``'s turns.
+
+    Whatever of the seat's episode return is not on one of its turns (a reward that arrived
+    after its last reply, or a forfeit) is added to its last turn, so the rewards always sum
+    to the seat's return.
+    """
+    rewards = [float(t.reward) for t in turns]
+    if rewards:
+        rest = float(record.returns.get(role, 0.0)) - sum(rewards)
+        if abs(rest) > 1e-9:
+            rewards[-1] += rest
+    return rewards
+
+
+def shape_rewards(
+    record: EpisodeRecord,
+    role: str,
+    turns: Sequence[Turn],
+    config: RewardConfig,
+    base: Sequence[float] | None = None,
+) -> list[float]:
+    """Per-turn shaped rewards of ``role`` (see the module docstring).
+
+    Args:
+        record: The episode.
+        role: The seat.
+        turns: The seat's turns, in order.
+        config: What to add.
+        base: Rewards to shape instead of the game's (self-reward pseudo-labels).
+    """
+    rewards = list(base) if base is not None else seat_rewards(record, role, turns)
+    if len(rewards) != len(turns):
+        raise ValueError(f"{len(rewards)} base rewards for {len(turns)} turns")
+    if not rewards:
+        return rewards
+    if config.abstention is not None and base is None:
+        kind = verdict(record, role)
+        if kind is not None:
+            if kind not in config.abstention:
+                raise ValueError(
+                    f"rewards.abstention has no value for verdict {kind!r} of "
+                    f"{record.env_id}; give one for each of {sorted(config.abstention)}"
+                )
+            # The verdict settles the episode: its value replaces the game's reward.
+            rewards = [0.0] * (len(rewards) - 1) + [float(config.abstention[kind])]
+    pattern = re.compile(config.format_pattern) if config.format_pattern else None
+    for i, turn in enumerate(turns):
+        if not turn.valid:
+            rewards[i] += config.invalid_move_penalty
+        if not turn.text.strip() or (pattern is not None and not pattern.search(turn.text)):
+            rewards[i] += config.format_penalty
+        if config.length_penalty:
+            extra = max(0, turn.tokens - config.length_free_tokens)
+            rewards[i] -= config.length_penalty * extra
+    return rewards

@@ -1,0 +1,509 @@
+"""The self-play training loop.
+
+One step:
+
+1. **Rollouts** through the arena's :class:`~palaestra.arena.runner.MatchRunner` (the only
+   rollout loop): ``episodes_per_step`` episodes of the current curriculum stage's games, in
+   groups of ``group_size`` sharing game, seed, seating and opponent; opponents drawn from the
+   league by PFSP; the policy's agent records token ids and sampling log-probs.
+2. **Samples**: rewards shaped (or majority-vote pseudo-rewards), credited per turn, advantages
+   by the configured baseline; zero-advantage samples dropped; replayed samples added.
+3. **Update**: ``epochs`` passes over the batch in minibatches; clipped-ratio loss with k3 KL
+   to the reference (computed once per batch) and an entropy bonus; gradient clipping; AdamW.
+4. **Book-keeping**: league results, snapshots, curriculum, guards, evaluation every
+   ``eval.every`` steps, ``metrics.jsonl``, checkpoints every ``checkpoint.every`` steps.
+
+A checkpoint holds the trained weights, the optimiser, the league, the replay buffer, the
+baselines, the curriculum, the guards, the agents' sampling counters and the numpy generator:
+``--resume`` continues exactly where the checkpoint left off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from palaestra.arena.records import EpisodeRecord
+from palaestra.arena.runner import EpisodeJob, MatchRunner
+from palaestra.arena.train.advantages import RoleBaseline
+from palaestra.arena.train.config import GameConfig, TrainConfig
+from palaestra.arena.train.curriculum import Curriculum
+from palaestra.arena.train.evaluation import seat_metrics
+from palaestra.arena.train.guards import Guards
+from palaestra.arena.train.league import INITIAL, SELF, League, match_score
+from palaestra.arena.train.losses import policy_loss
+from palaestra.arena.train.policy import POLICY_NAME, Policy
+from palaestra.arena.train.replay import ReplayBuffer
+from palaestra.arena.train.samples import Sample, assign_advantages, build_samples
+from palaestra.envs.protocol import Agent
+
+log = logging.getLogger("palaestra.train")
+
+NO_OPPONENT = "none"
+TRAIN_DEFAULTS = {"invalid_move": "forfeit"}
+
+
+def _roles(env_id: str, kwargs: dict[str, Any]) -> tuple[str, ...]:
+    from palaestra.envs import spec
+    from palaestra.envs.registry import ADAPTER_KWARGS
+
+    game_kwargs = {k: v for k, v in kwargs.items() if k not in ADAPTER_KWARGS}
+    return spec(env_id).make_game(**game_kwargs).info.roles
+
+
+class Trainer:
+    """Runs a :class:`TrainConfig`.
+
+    Args:
+        config: The validated config.
+        resume: Continue from the newest checkpoint in ``run_dir`` (error if there is none).
+        runner: The match runner (default: ``MatchRunner(concurrency=config.concurrency)``).
+    """
+
+    def __init__(
+        self, config: TrainConfig, resume: bool = False, runner: MatchRunner | None = None
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(config.run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.rng = np.random.default_rng(config.seed)
+        torch.manual_seed(config.seed)
+        self.policy = Policy(config.policy, seed=config.seed)
+        self.optimizer = torch.optim.AdamW(
+            self.policy.parameters(),
+            lr=config.optim.lr,
+            betas=config.optim.betas,
+            weight_decay=config.optim.weight_decay,
+        )
+        lg = config.league
+        self.league = League(lg.sampling, lg.pfsp_power, lg.prior_games, lg.max_snapshots)
+        rp = config.replay
+        self.replay: ReplayBuffer[Sample] = ReplayBuffer(rp.capacity, rp.alpha, rp.beta)
+        self.role_baseline = RoleBaseline(config.advantage.role_decay)
+        self.curriculum = Curriculum(config.stages)
+        self.guards = Guards(config.guards)
+        self.runner = runner or MatchRunner(concurrency=config.concurrency)
+        self.step = 0
+        self._agents: dict[str, Agent] = {}
+        self._roles: dict[str, tuple[str, ...]] = {}
+        self.metrics_path = self.run_dir / "metrics.jsonl"
+        if resume:
+            self.load_checkpoint(self.latest_checkpoint())
+        else:
+            (self.run_dir / "config.json").write_text(config.model_dump_json(indent=2))
+            self.metrics_path.write_text("")
+
+    # -- agents -----------------------------------------------------------------------------
+    def agent(self, name: str) -> Agent:
+        """The agent for a league member or evaluation opponent (built once)."""
+        if name == SELF:
+            return self.policy.agent
+        if name not in self._agents:
+            if name == INITIAL:
+                self._agents[name] = self.policy.initial_agent(INITIAL)
+            elif name in self.league.snapshot_paths:
+                state = torch.load(self.league.snapshot_paths[name], weights_only=True)
+                self._agents[name] = self.policy.snapshot_agent(name, state)
+            else:
+                from palaestra.agents import make_agent
+
+                self._agents[name] = make_agent(name)
+        return self._agents[name]
+
+    def roles(self, game: GameConfig) -> tuple[str, ...]:
+        key = f"{game.env}{sorted(game.kwargs.items())}"
+        if key not in self._roles:
+            self._roles[key] = _roles(game.env, game.kwargs)
+        return self._roles[key]
+
+    def _seats(self, game: GameConfig) -> list[str]:
+        roles = self.roles(game)
+        seats = game.roles or list(roles)
+        bad = [r for r in seats if r not in roles]
+        if bad:
+            raise ValueError(f"{game.env} has roles {list(roles)}; config names {bad}")
+        return seats
+
+    def _job(
+        self, game: GameConfig, seed: int, opponent: str, seat: str, episode_id: str, **meta: Any
+    ) -> EpisodeJob:
+        roles = self.roles(game)
+        if opponent in (SELF, NO_OPPONENT):
+            agents = dict.fromkeys(roles, self.policy.agent)
+        else:
+            other = self.agent(opponent)
+            agents = {r: (self.policy.agent if r == seat else other) for r in roles}
+        return EpisodeJob(
+            env_id=game.env,
+            seed=seed,
+            agents=agents,
+            env_kwargs={**TRAIN_DEFAULTS, **game.kwargs},
+            episode_id=episode_id,
+            meta={"opponent": opponent, "seat": seat, **meta},
+        )
+
+    # -- rollouts ---------------------------------------------------------------------------
+    def rollout_jobs(self) -> list[EpisodeJob]:
+        """This step's jobs: groups of ``group_size`` episodes sharing everything but the
+        sampling."""
+        stage = self.curriculum.current
+        weights = np.array([g.weight for g in stage.games], dtype=np.float64)
+        pool = self.league.expand(stage.opponents)
+        jobs = []
+        n_groups = self.config.episodes_per_step // self.config.group_size
+        for gi in range(n_groups):
+            game = stage.games[int(self.rng.choice(len(stage.games), p=weights / weights.sum()))]
+            seed = int(self.rng.integers(0, self.config.eval.seed_start))
+            if len(self.roles(game)) == 1:
+                opponent = NO_OPPONENT
+            else:
+                opponent = self.league.sample(pool, self.rng)
+            seats = self._seats(game)
+            seat = seats[int(self.rng.integers(len(seats)))]
+            for k in range(self.config.group_size):
+                jobs.append(
+                    self._job(
+                        game,
+                        seed,
+                        opponent,
+                        seat,
+                        f"train/{self.step}/{gi}/{k}",
+                        group=gi,
+                        step=self.step,
+                    )
+                )
+        return jobs
+
+    def _league_results(self, records: Sequence[EpisodeRecord]) -> None:
+        for record in records:
+            opponent = record.meta.get("opponent")
+            if opponent in (SELF, NO_OPPONENT, None):
+                continue
+            seat = record.meta["seat"]
+            others = [float(v) for r, v in record.returns.items() if r != seat]
+            self.league.record(opponent, match_score(float(record.returns[seat]), max(others)))
+
+    # -- update -----------------------------------------------------------------------------
+    def update(self, batch: Sequence[Sample]) -> dict[str, float]:
+        """``epochs`` passes of minibatch updates over ``batch``; returns the mean metrics."""
+        cfg = self.config
+        if not batch:
+            return {}
+        ref: dict[int, torch.Tensor] = {}
+        size = cfg.optim.minibatch_size
+        if cfg.loss.kl_coef > 0:
+            with torch.no_grad():
+                for start in range(0, len(batch), size):
+                    chunk = batch[start : start + size]
+                    logp, _, _ = self.policy.logprobs(chunk, reference=True)
+                    for i, row in enumerate(logp):
+                        ref[start + i] = row[-len(chunk[i].completion_ids) :]
+        totals: dict[str, list[float]] = {}
+        self.policy.model.train()
+        for _ in range(cfg.optim.epochs):
+            order = self.rng.permutation(len(batch))
+            for start in range(0, len(batch), size):
+                idx = [int(i) for i in order[start : start + size]]
+                chunk = [batch[i] for i in idx]
+                logp, entropy, mask = self.policy.logprobs(chunk, entropy=True)
+                width = mask.shape[1]
+                old = torch.zeros_like(mask)
+                ref_logp = torch.zeros_like(mask) if ref else None
+                for row, (i, s) in enumerate(zip(idx, chunk)):
+                    c = len(s.completion_ids)
+                    old[row, width - c :] = torch.tensor(s.logprobs[:c])
+                    if ref_logp is not None:
+                        ref_logp[row, width - c :] = ref[i]
+                parts = policy_loss(
+                    logp,
+                    old,
+                    torch.tensor([s.advantage for s in chunk]),
+                    mask,
+                    clip_low=cfg.loss.clip_low,
+                    clip_high=cfg.loss.clip_high,
+                    ref_logp=ref_logp,
+                    kl_coef=cfg.loss.kl_coef,
+                    entropy=entropy,
+                    entropy_coef=cfg.loss.entropy_coef,
+                    weights=torch.tensor([s.weight for s in chunk]),
+                    normalisation=cfg.loss.normalisation,
+                )
+                self.optimizer.zero_grad(set_to_none=True)
+                parts.loss.backward()
+                params = self.policy.parameters()
+                if cfg.optim.max_grad_norm is not None:
+                    norm = torch.nn.utils.clip_grad_norm_(params, cfg.optim.max_grad_norm)
+                else:
+                    norm = torch.nn.utils.clip_grad_norm_(params, math.inf)
+                self.optimizer.step()
+                row = {
+                    "loss": float(parts.loss.detach()),
+                    "policy_loss": parts.policy,
+                    "kl": parts.kl,
+                    "entropy": parts.entropy,
+                    "clip_fraction": parts.clip_fraction,
+                    "ratio": parts.ratio,
+                    "grad_norm": float(norm),
+                }
+                for k, v in row.items():
+                    totals.setdefault(k, []).append(v)
+        self.policy.model.eval()
+        return {k: float(np.mean(v)) for k, v in totals.items()}
+
+    # -- one step ---------------------------------------------------------------------------
+    def train_step(self) -> dict[str, Any]:
+        """Play, learn, and log one step; returns its metrics."""
+        cfg = self.config
+        started = time.perf_counter()
+        stage = self.curriculum.current
+        records = list(self.runner.run(self.rollout_jobs()))
+        rollout_seconds = time.perf_counter() - started
+        self._league_results(records)
+        self_reward_games = {g.env for g in stage.games if g.self_reward}
+        samples = build_samples(records, {POLICY_NAME}, cfg, self_reward_games)
+        assign_advantages(samples, cfg, self.role_baseline)
+        fresh = samples
+        if cfg.replay.drop_zero_advantage:
+            fresh = [s for s in samples if abs(s.advantage) > 1e-8]
+        replayed, weights = self.replay.sample(cfg.replay.samples_per_step, self.rng)
+        batch = list(fresh)
+        for s, w in zip(replayed, weights):
+            batch.append(Sample(**{**asdict(s), "weight": float(w)}))
+        self.replay.add(fresh, [s.advantage for s in fresh])
+        update_started = time.perf_counter()
+        update = self.update(batch)
+        update_seconds = time.perf_counter() - update_started
+        self.step += 1
+
+        seat_returns = [
+            float(r.returns[role])
+            for r in records
+            for role, name in r.seating.items()
+            if name == POLICY_NAME
+        ]
+        policy_turns = [t for r in records for t in r.turns if t.agent == POLICY_NAME]
+        tokens = sum(t.tokens for t in policy_turns)
+        metrics: dict[str, Any] = {
+            "step": self.step,
+            "stage": stage.name,
+            "train/reward": float(np.mean(seat_returns)) if seat_returns else 0.0,
+            "train/shaped_reward": float(np.mean([s.value for s in samples])) if samples else 0.0,
+            "train/length": float(np.mean([t.tokens for t in policy_turns]))
+            if policy_turns
+            else 0.0,
+            "train/invalid_rate": float(np.mean([not t.valid for t in policy_turns]))
+            if policy_turns
+            else 0.0,
+            "train/samples": len(samples),
+            "train/kept": len(fresh),
+            "train/replayed": len(replayed),
+            "train/advantage_abs": float(np.mean([abs(s.advantage) for s in samples]))
+            if samples
+            else 0.0,
+            "time/rollout_s": rollout_seconds,
+            "time/update_s": update_seconds,
+            "time/tokens_per_s": tokens / rollout_seconds if rollout_seconds > 0 else 0.0,
+        }
+        metrics.update({f"train/{k}": v for k, v in update.items()})
+        for name in self.league.records:
+            metrics[f"league/{name}/win_rate"] = self.league.win_rate(name)
+        if cfg.eval.every and (self.step % cfg.eval.every == 0 or self.step == cfg.steps):
+            metrics.update(self.evaluate())
+        metrics["warnings"] = self.guards.check(metrics)
+        if cfg.league.snapshot_every and self.step % cfg.league.snapshot_every == 0:
+            self.add_snapshot()
+        advanced = self.curriculum.observe(metrics)
+        if advanced:
+            metrics["advanced_to"] = self.curriculum.current.name
+            log.info("curriculum: stage %r begins", self.curriculum.current.name)
+        metrics["time/step_s"] = time.perf_counter() - started
+        with self.metrics_path.open("a") as f:
+            f.write(json.dumps(metrics, sort_keys=True) + "\n")
+        if self.step % cfg.checkpoint.every == 0:
+            self.save_checkpoint()
+        return metrics
+
+    def run(self, steps: int | None = None) -> list[dict[str, Any]]:
+        """Train until ``config.steps`` (or ``steps`` more steps); returns their metrics.
+
+        The first step of a fresh run is preceded by an evaluation of the initial policy
+        (logged as step 0); the last step is always evaluated; the run ends with a checkpoint
+        and the learning-curve plots.
+        """
+        cfg = self.config
+        end = cfg.steps if steps is None else min(cfg.steps, self.step + steps)
+        out = []
+        if self.step == 0 and cfg.eval.every:
+            row = {"step": 0, "stage": self.curriculum.current.name, **self.evaluate()}
+            self.guards.check(row)
+            with self.metrics_path.open("a") as f:
+                f.write(json.dumps(row, sort_keys=True) + "\n")
+        while self.step < end:
+            metrics = self.train_step()
+            out.append(metrics)
+            log.info(
+                "step %d: reward %.3f kl %.4f entropy %.3f",
+                self.step,
+                metrics["train/reward"],
+                metrics.get("train/kl", 0.0),
+                metrics.get("train/entropy", 0.0),
+            )
+        if self.step == cfg.steps:
+            if self.step % cfg.checkpoint.every:
+                self.save_checkpoint()
+            from palaestra.arena.train.plots import write_report
+
+            write_report(self.run_dir)
+        return out
+
+    # -- evaluation -------------------------------------------------------------------------
+    def eval_games(self) -> list[GameConfig]:
+        if self.config.eval.games is not None:
+            return list(self.config.eval.games)
+        seen: dict[str, GameConfig] = {}
+        for stage in self.config.stages:
+            for g in stage.games:
+                seen.setdefault(f"{g.env}{sorted(g.kwargs.items())}", g)
+        return list(seen.values())
+
+    def evaluate(self) -> dict[str, float]:
+        """Play the held-out seeds; ``eval/<game>/<opponent>/<metric>`` plus ``eval/reward``
+        (the mean over every game and opponent)."""
+        ev = self.config.eval
+        out: dict[str, float] = {}
+        means = []
+        for game in self.eval_games():
+            single = len(self.roles(game)) == 1
+            opponents = [NO_OPPONENT] if single else list(ev.opponents)
+            for opponent in opponents:
+                jobs = [
+                    self._job(
+                        game,
+                        ev.seed_start + i,
+                        opponent,
+                        seat,
+                        f"eval/{self.step}/{game.env}/{opponent}/{seat}/{i}",
+                    )
+                    for seat in self._seats(game)
+                    for i in range(ev.episodes)
+                ]
+                records = list(self.runner.run(jobs))
+                m = seat_metrics(records, POLICY_NAME, ev.confidence)
+                key = game.env if opponent == NO_OPPONENT else f"{game.env}/{opponent}"
+                out.update({f"eval/{key}/{k}": v for k, v in m.items()})
+                means.append(m["reward"])
+        if means:
+            out["eval/reward"] = float(np.mean(means))
+        return out
+
+    # -- league -----------------------------------------------------------------------------
+    def add_snapshot(self) -> str:
+        """Freeze the current policy into the league."""
+        folder = self.run_dir / "snapshots"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"step-{self.step:06d}.pt"
+        state = self.policy.trainable_state()
+        torch.save(state, path)
+        name, evicted = self.league.add_snapshot(self.step, str(path))
+        self._agents[name] = self.policy.snapshot_agent(name, state)
+        if evicted is not None:
+            for old, agent in list(self._agents.items()):
+                if old.startswith("snapshot:") and old not in self.league.snapshot_paths:
+                    del self._agents[old]
+                    self.policy.drop_snapshot(old)
+                    del agent
+        return name
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def _checkpoint_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    def latest_checkpoint(self) -> Path:
+        """The newest complete checkpoint folder."""
+        folder = self._checkpoint_dir()
+        found = sorted(folder.glob("step-*/state.pt")) if folder.exists() else []
+        if not found:
+            raise FileNotFoundError(f"no checkpoint in {str(folder)!r} to resume from")
+        return found[-1].parent
+
+    def _agent_calls(self) -> dict[str, int]:
+        agents = {POLICY_NAME: self.policy.agent, **self._agents}
+        out = {}
+        for name, agent in agents.items():
+            inner = getattr(agent, "inner", agent)
+            if hasattr(inner, "_calls"):
+                out[name] = int(inner._calls)
+        return out
+
+    def save_checkpoint(self) -> Path:
+        """Write ``checkpoints/step-<N>`` atomically and prune old ones."""
+        folder = self._checkpoint_dir()
+        folder.mkdir(exist_ok=True)
+        final = folder / f"step-{self.step:06d}"
+        tmp = folder / f".tmp-step-{self.step:06d}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        torch.save(self.policy.trainable_state(), tmp / "weights.pt")
+        torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+        state = {
+            "step": self.step,
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "league": self.league.state_dict(),
+            "replay": {
+                "items": [asdict(s) for s in self.replay.items],
+                "priorities": list(self.replay.priorities),
+            },
+            "role_baseline": self.role_baseline.state_dict(),
+            "curriculum": self.curriculum.state_dict(),
+            "guards": self.guards.state_dict(),
+            "agent_calls": self._agent_calls(),
+        }
+        torch.save(state, tmp / "state.pt")  # written last: its presence marks a whole checkpoint
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        kept = sorted(folder.glob("step-*"))
+        for old in kept[: -self.config.checkpoint.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def load_checkpoint(self, folder: Path) -> None:
+        """Restore everything :meth:`save_checkpoint` wrote."""
+        state = torch.load(folder / "state.pt", weights_only=False)
+        self.policy.load_trainable_state(torch.load(folder / "weights.pt", weights_only=True))
+        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
+        self.step = int(state["step"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        self.league.load_state_dict(state["league"])
+        self.replay.load_state_dict(
+            {
+                "items": [Sample(**s) for s in state["replay"]["items"]],
+                "priorities": state["replay"]["priorities"],
+            }
+        )
+        self.role_baseline.load_state_dict(state["role_baseline"])
+        self.curriculum.load_state_dict(state["curriculum"])
+        self.guards.load_state_dict(state["guards"])
+        for name in self.league.snapshots:
+            self.agent(name)
+        for name, calls in state["agent_calls"].items():
+            agent = self.policy.agent if name == POLICY_NAME else self.agent(name)
+            inner = getattr(agent, "inner", agent)
+            inner._calls = calls
+        # Drop metrics logged after this checkpoint (a killed run's last steps are redone).
+        if self.metrics_path.exists():
+            lines = self.metrics_path.read_text().splitlines()
+            kept = [ln for ln in lines if ln and json.loads(ln)["step"] <= self.step]
+            self.metrics_path.write_text("".join(ln + "\n" for ln in kept))
+        log.info("resumed from %s at step %d", folder, self.step)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from palaestra.arena.train.config import GuardConfig
+from palaestra.arena.train.guards import Guards, slope
+
+
+def test_slope():
+    assert slope([1.0, 2.0, 3.0]) == pytest.approx(1.0)
+    assert slope([5.0]) == 0.0
+
+
+def test_reward_hacking_warning():
+    guards = Guards(GuardConfig(window=3))
+    assert guards.check({"train/reward": 0.0, "eval/reward": 1.0}) == []
+    guards.check({"train/reward": 0.5})
+    warnings = guards.check({"train/reward": 1.0, "eval/reward": 0.5})
+    assert len(warnings) == 1 and "hacking" in warnings[0]
+    # held-out rising with training reward: no warning
+    assert guards.check({"train/reward": 1.5, "eval/reward": 0.9}) == []
+
+
+def test_length_and_entropy_collapse():
+    guards = Guards(GuardConfig(min_length_ratio=0.5, min_entropy_ratio=0.5))
+    assert guards.check({"train/length": 40.0, "train/entropy": 2.0}) == []
+    assert guards.check({"train/length": 25.0, "train/entropy": 1.5}) == []
+    warnings = guards.check({"train/length": 10.0, "train/entropy": 0.5})
+    assert len(warnings) == 2
+    assert "length collapsed" in warnings[0] and "entropy collapsed" in warnings[1]
