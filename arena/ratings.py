@@ -27,7 +27,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from palaestra.arena.records import EpisodeRecord
-from palaestra.arena.stats import Comparison, aborted
+from palaestra.arena.stats import Comparison, aborted, seat_returns
 
 ELO_SCALE = 400.0 / math.log(10.0)
 """Elo points per natural-log unit of strength (a 400-point gap is 10:1 odds)."""
@@ -160,21 +160,30 @@ class Elo:
         self, comps: Sequence[Comparison], agents: list[str], order: Sequence[int] | None
     ) -> np.ndarray:
         pos = {a: i for i, a in enumerate(agents)}
-        by_episode: dict[int, list[Comparison]] = defaultdict(list)
+        by_episode: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
         for c in comps:
-            by_episode[c.episode].append(c)
+            by_episode[c.episode].append((pos[c.a], pos[c.b], c.score))
         if order is None:
             order = list(by_episode)
-        ratings = np.full(len(agents), self.initial, dtype=float)
+        # plain floats: this loop runs once per episode and order, numpy scalars would be slow
+        ratings = [float(self.initial)] * len(agents)
+        k, scale = self.k, self.scale
         for episode in order:
-            delta = np.zeros_like(ratings)
-            for c in by_episode.get(int(episode), ()):
-                i, j = pos[c.a], pos[c.b]
-                change = self.k * (c.score - self.expected(ratings[i], ratings[j]))
+            games = by_episode.get(int(episode), ())
+            if len(games) == 1:
+                ((i, j, score),) = games
+                change = k * (score - 1.0 / (1.0 + 10.0 ** ((ratings[j] - ratings[i]) / scale)))
+                ratings[i] += change
+                ratings[j] -= change
+                continue
+            delta: dict[int, float] = defaultdict(float)
+            for i, j, score in games:
+                change = k * (score - 1.0 / (1.0 + 10.0 ** ((ratings[j] - ratings[i]) / scale)))
                 delta[i] += change
                 delta[j] -= change
-            ratings += delta
-        return ratings
+            for i, change in delta.items():
+                ratings[i] += change
+        return np.array(ratings)
 
 
 # -- Bradley–Terry ------------------------------------------------------------------------------
@@ -354,50 +363,22 @@ class BradleyTerry:
     # likelihood (it only sees differences), so even with l2 = 0 the optimum is unique.
     def _fit_counts(self, pc: PairCounts, start: np.ndarray | None) -> tuple[np.ndarray, float]:
         n = len(pc.agents)
-        davidson = self.ties == "davidson"
-        has_ties = davidson and pc.ties.sum() > 0
-        if n == 0:
-            return np.zeros(0), 0.0
-        if davidson:
-            x0 = start if start is not None else np.append(np.zeros(n), math.log(0.5))
-        else:
-            x0 = start if start is not None else np.zeros(n)
-        half_wins = pc.wins + 0.5 * pc.ties
-        half_losses = pc.losses + 0.5 * pc.ties
-
-        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-            theta = x[:n]
-            d = theta[pc.i] - theta[pc.j]
-            grad = np.zeros_like(x)
-            if not davidson:
-                nll = -(half_wins * log_expit(d) + half_losses * log_expit(-d)).sum()
-                g_d = -(half_wins - (half_wins + half_losses) * expit(d))
-            else:
-                eta = x[n] if has_ties else -np.inf
-                up, down = d / 2, -d / 2
-                log_z = np.logaddexp(np.logaddexp(up, down), eta)
-                total = pc.wins + pc.losses + pc.ties
-                nll = -(pc.wins * up + pc.losses * down - total * log_z).sum()
-                if has_ties:
-                    nll -= (pc.ties * eta).sum()
-                    grad[n] = -(pc.ties - total * np.exp(eta - log_z)).sum()
-                # d log Z / d d = (e^{d/2} - e^{-d/2}) / (2Z)
-                dz = 0.5 * (np.exp(up - log_z) - np.exp(down - log_z))
-                g_d = -((pc.wins - pc.losses) / 2 - total * dz)
-            np.add.at(grad, pc.i, g_d)
-            np.subtract.at(grad, pc.j, g_d)
-            total_theta = theta.sum()
-            nll += 0.5 * self.l2 * (theta @ theta) + 0.5 * total_theta**2
-            grad[:n] += self.l2 * theta + total_theta
-            return float(nll), grad
-
-        if not has_ties:  # no draws to fit ν on: plain Bradley–Terry (ν → 0)
-            x0 = x0[:n]
+        # no draws to fit ν on: Davidson's model is then plain Bradley–Terry (ν → 0)
+        fit_tie = self.ties == "davidson" and pc.ties.sum() > 0
+        if start is None:
+            start = np.append(np.zeros(n), math.log(0.5)) if fit_tie else np.zeros(n)
+        objective = _Likelihood(pc, self.l2, fit_tie)
+        # the objective is convex with an exact Hessian: a few trust-region Newton steps
         res = minimize(
-            objective, x0, jac=True, method="L-BFGS-B", options={"maxiter": 1000, "gtol": 1e-9}
+            objective.value_grad,
+            start[: n + 1 if fit_tie else n],
+            jac=True,
+            hess=objective.hessian,
+            method="trust-exact",
+            options={"gtol": 1e-8, "maxiter": 200},
         )
         theta = res.x[:n]
-        tie = float(math.exp(res.x[n])) if has_ties else 0.0
+        tie = float(math.exp(res.x[n])) if fit_tie else 0.0
         return theta - theta.mean(), tie
 
     def _result(
@@ -433,6 +414,78 @@ class BradleyTerry:
             for k, a in enumerate(agents)
         ]
         return BradleyTerryFit(agents, theta, _sorted(ratings), tie, samples)
+
+
+class _Likelihood:
+    """Penalised negative log-likelihood of Bradley–Terry (or Davidson) with its derivatives.
+
+    ``x`` is θ (one strength per agent), followed by η = log ν when the tie parameter is fitted.
+    The likelihood sees only differences of θ, so ``(Σθ)²/2`` is added: it picks the sum-zero
+    optimum without moving it, and keeps the optimum unique even with ``l2 = 0``.
+    """
+
+    def __init__(self, pc: PairCounts, l2: float, fit_tie: bool) -> None:
+        self.pc, self.l2, self.fit_tie = pc, l2, fit_tie
+        self.n = len(pc.agents)
+        self.total = pc.wins + pc.losses + pc.ties
+
+    def _pairs(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """NLL and, per pair, dNLL/dd, d²NLL/dd², and (Davidson) dNLL/dη, d²NLL/dd dη, d²/dη²."""
+        pc = self.pc
+        d = x[pc.i] - x[pc.j]
+        if not self.fit_tie:
+            wins, losses = pc.wins + 0.5 * pc.ties, pc.losses + 0.5 * pc.ties
+            p = expit(d)
+            nll = -(wins * log_expit(d) + losses * log_expit(-d)).sum()
+            zero = np.zeros_like(d)
+            return (
+                nll,
+                -(wins - self.total * p),
+                self.total * p * (1 - p),
+                zero,
+                np.stack([zero, zero]),
+            )
+        # Davidson: P(win, loss, tie) ∝ (e^{d/2}, e^{-d/2}, ν); log Z is a log-sum-exp
+        eta = x[self.n]
+        log_z = np.logaddexp(np.logaddexp(d / 2, -d / 2), eta)
+        p_win, p_loss, p_tie = np.exp(d / 2 - log_z), np.exp(-d / 2 - log_z), np.exp(eta - log_z)
+        nll = -(pc.wins * d / 2 - pc.losses * d / 2 + pc.ties * eta - self.total * log_z).sum()
+        mean_d = (p_win - p_loss) / 2
+        g_d = -((pc.wins - pc.losses) / 2 - self.total * mean_d)
+        h_dd = self.total * ((p_win + p_loss) / 4 - mean_d**2)
+        g_eta = -(pc.ties - self.total * p_tie)
+        h_d_eta = -self.total * mean_d * p_tie
+        h_eta = self.total * (p_tie - p_tie**2)
+        return nll, g_d, h_dd, g_eta, np.stack([h_d_eta, h_eta])
+
+    def value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        nll, g_d, _, g_eta, _ = self._pairs(x)
+        theta = x[: self.n]
+        grad = np.zeros_like(x)
+        np.add.at(grad, self.pc.i, g_d)
+        np.subtract.at(grad, self.pc.j, g_d)
+        if self.fit_tie:
+            grad[self.n] = g_eta.sum()
+        total = theta.sum()
+        grad[: self.n] += self.l2 * theta + total
+        return float(nll + 0.5 * self.l2 * (theta @ theta) + 0.5 * total**2), grad
+
+    def hessian(self, x: np.ndarray) -> np.ndarray:
+        _, _, h_dd, _, (h_d_eta, h_eta) = self._pairs(x)
+        i, j, n = self.pc.i, self.pc.j, self.n
+        hess = np.zeros((x.size, x.size))
+        np.add.at(hess, (i, i), h_dd)
+        np.add.at(hess, (j, j), h_dd)
+        np.subtract.at(hess, (i, j), h_dd)
+        np.subtract.at(hess, (j, i), h_dd)
+        hess[:n, :n] += self.l2 * np.eye(n) + 1.0
+        if self.fit_tie:
+            cross = np.zeros(n)
+            np.add.at(cross, i, h_d_eta)
+            np.subtract.at(cross, j, h_d_eta)
+            hess[:n, n] = hess[n, :n] = cross
+            hess[n, n] = h_eta.sum()
+        return hess
 
 
 # -- OpenSkill ----------------------------------------------------------------------------------
@@ -498,7 +551,8 @@ class OpenSkill:
             for name in names:
                 players.setdefault(name, model.rating(name=name))
                 episodes[name] += 1
-            scores = [float(record.returns[r]) for r in roles]
+            returns = seat_returns(record)
+            scores = [returns[r] for r in roles]
             distinct = sorted(set(scores), reverse=True)
             ranks = [distinct.index(s) for s in scores]
             rated = model.rate([[players[name]] for name in names], ranks=ranks)

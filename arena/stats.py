@@ -47,8 +47,8 @@ class Outcome:
     draw: bool
 
 
-def outcome(record: EpisodeRecord) -> Outcome:
-    """The :class:`Outcome` of ``record`` from its returns.
+def seat_returns(record: EpisodeRecord) -> dict[str, float]:
+    """role -> return for every seated role of ``record``.
 
     Raises:
         ValueError: If a seated role has no return.
@@ -59,7 +59,16 @@ def outcome(record: EpisodeRecord) -> Outcome:
             f"episode {record.episode_id!r}: no return for roles {missing}; "
             f"returns has {sorted(record.returns)}"
         )
-    returns = {role: float(record.returns[role]) for role in record.seating}
+    return {role: float(record.returns[role]) for role in record.seating}
+
+
+def outcome(record: EpisodeRecord) -> Outcome:
+    """The :class:`Outcome` of ``record`` from its returns.
+
+    Raises:
+        ValueError: If a seated role has no return.
+    """
+    returns = seat_returns(record)
     distinct = sorted(set(returns.values()), reverse=True)
     ranks = {role: distinct.index(value) for role, value in returns.items()}
     n = len(returns)
@@ -128,7 +137,7 @@ def comparisons(records: Sequence[EpisodeRecord]) -> list[Comparison]:
     for index, record in enumerate(records):
         if aborted(record):
             continue
-        returns = {role: float(record.returns[role]) for role in record.seating}
+        returns = seat_returns(record)
         roles = list(record.seating)
         for i, ra in enumerate(roles):
             for rb in roles[i + 1 :]:
