@@ -37,6 +37,11 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+def game_roles(game: GameConfig) -> list[str]:
+    """The roles of a configured game, in seat order."""
+    return list(make(game.id, wrappers=False, **game.args).possible_agents)
+
+
 class ConfigError(ValueError):
     """A tournament config that does not validate; the message names every bad key."""
 
@@ -51,11 +56,14 @@ class AgentConfig(_Strict):
     Attributes:
         spec: An agent spec (``random``, ``scripted:<game>/<name>``, ``hf:<model>``, ...).
         games: Game names or env ids this agent plays (default: every game).
+        roles: The roles it may take (default: any), e.g. ``["judge"]`` for a scripted judge.
+            Role names of games it does not play are ignored.
         args: Extra keyword arguments for :func:`palaestra.agents.make_agent`.
     """
 
     spec: str = Field(min_length=1)
     games: list[str] | None = None
+    roles: list[str] | None = None
     args: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -197,22 +205,45 @@ class TournamentConfig(_Strict):
                         f"(games: {labels})"
                     )
         for game in self.games:
-            seats = len(make(game.id, wrappers=False, **game.args).possible_agents)
+            roles = game_roles(game)
+            seats = len(roles)
             players = self.players(game)
             if len(players) < (1 if self.self_play else seats):
                 raise ValueError(
                     f"games: {game.label} has {seats} seats but only {len(players)} agents "
                     f"play it ({players}); add agents or set self_play = true"
                 )
+            for role in roles:
+                takers = [
+                    n
+                    for n in players
+                    if self.agents[n].roles is None or role in self.agents[n].roles
+                ]
+                if not takers:
+                    raise ValueError(f"games: no agent of {game.label} may take the role {role!r}")
+        for name, agent in self.agents.items():
+            known = {r for g in self.games if name in self.players(g) for r in game_roles(g)}
+            for role in agent.roles or ():
+                if role not in known:
+                    raise ValueError(
+                        f"agents.{name}.roles: {role!r} is not a role of its games "
+                        f"(roles: {sorted(known)})"
+                    )
         return self
 
     def players(self, game: GameConfig) -> list[str]:
-        """The agent names that play ``game``, in config order."""
+        """The agent names that play ``game`` (and may take one of its roles), in order."""
+        roles = set(game_roles(game))
         return [
             n
             for n, a in self.agents.items()
-            if a.games is None or any(game.matches(g) for g in a.games)
+            if (a.games is None or any(game.matches(g) for g in a.games))
+            and (a.roles is None or roles & set(a.roles))
         ]
+
+    def allowed_roles(self) -> dict[str, list[str] | None]:
+        """agent name -> the roles it may take (``None``: any)."""
+        return {n: a.roles for n, a in self.agents.items()}
 
     def seeds_for(self, game: GameConfig) -> list[int]:
         if game.seeds is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,16 +70,35 @@ class EpisodePlan:
         )
 
 
-def seatings(players: list[str], seats: int, mode: str, self_play: bool) -> list[tuple[str, ...]]:
-    """Every seat order of every group of ``seats`` agents, without repeats.
+def seatings(
+    players: Sequence[str],
+    roles: int | Sequence[str],
+    mode: str = "rotations",
+    self_play: bool = False,
+    allowed: Mapping[str, Collection[str] | None] | None = None,
+) -> list[tuple[str, ...]]:
+    """Every seat order of every group of ``len(roles)`` agents, without repeats.
 
-    >>> seatings(["a", "b", "c"], 2, "rotations", False)
+    Args:
+        players: Agent names.
+        roles: The game's roles in seat order (or just their number).
+        mode: ``"rotations"`` (each group in each of its rotations) or ``"permutations"``.
+        self_play: Whether a group may hold the same agent more than once.
+        allowed: agent -> the roles it may take (``None`` or absent: any). A group with a
+            restricted agent gets every permutation that respects the restrictions.
+
+    >>> seatings(["a", "b", "c"], 2)
     [('a', 'b'), ('b', 'a'), ('a', 'c'), ('c', 'a'), ('b', 'c'), ('c', 'b')]
-    >>> seatings(["a", "b", "c"], 3, "rotations", False)
+    >>> seatings(["a", "b", "c"], 3)
     [('a', 'b', 'c'), ('b', 'c', 'a'), ('c', 'a', 'b')]
+    >>> seatings(["a", "b", "j"], ["x", "y", "judge"], allowed={"j": ["judge"]})
+    [('a', 'b', 'j'), ('b', 'a', 'j')]
     """
     if mode not in ("rotations", "permutations"):
         raise ValueError(f"seating must be 'rotations' or 'permutations', got {mode!r}")
+    names = [f"seat{i}" for i in range(roles)] if isinstance(roles, int) else list(roles)
+    seats = len(names)
+    allowed = allowed or {}
     if self_play:
         groups = itertools.combinations_with_replacement(players, seats)
     else:
@@ -87,12 +106,17 @@ def seatings(players: list[str], seats: int, mode: str, self_play: bool) -> list
     out: list[tuple[str, ...]] = []
     seen: set[tuple[str, ...]] = set()
     for group in groups:
-        if mode == "permutations":
+        restricted = any(allowed.get(a) is not None for a in group)
+        if mode == "permutations" or restricted:
             orders: Iterable[tuple[str, ...]] = itertools.permutations(group)
         else:
             orders = (group[i:] + group[:i] for i in range(seats))
         for order in orders:
-            if order not in seen:
+            fits = all(
+                allowed.get(a) is None or role in allowed[a]  # type: ignore[operator]
+                for a, role in zip(order, names)
+            )
+            if fits and order not in seen:
                 seen.add(order)
                 out.append(order)
     return out
@@ -103,7 +127,9 @@ def build_schedule(config: TournamentConfig) -> list[EpisodePlan]:
     plans: list[EpisodePlan] = []
     for game in config.games:
         roles = list(make(game.id, wrappers=False, **game.args).possible_agents)
-        orders = seatings(config.players(game), len(roles), config.seating, config.self_play)
+        orders = seatings(
+            config.players(game), roles, config.seating, config.self_play, config.allowed_roles()
+        )
         for seed in config.seeds_for(game):
             for order in orders:
                 seating = dict(zip(roles, order))

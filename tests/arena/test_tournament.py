@@ -64,6 +64,19 @@ def base_config(tmp_path, **extra):
         ),
         ({"agents": {"r": "random"}}, "negotiation-v0 has 2 seats but only 1 agents"),
         ({"agents": [{"spec": "random"}]}, "agents[0] needs a 'name'"),
+        (
+            {"agents": {"r": "random", "s": "random", "j": {"spec": "random", "roles": ["jduge"]}}},
+            "agents.j.roles: 'jduge' is not a role of its games",
+        ),
+        (
+            {
+                "agents": {
+                    "r": {"spec": "random", "roles": ["bob"]},
+                    "s": {"spec": "random", "roles": ["bob"]},
+                }
+            },
+            "no agent of negotiation-v0 may take the role 'alice'",
+        ),
     ],
 )
 def test_config_errors_name_the_bad_key(tmp_path, change, message):
@@ -134,6 +147,22 @@ def test_three_seat_game_every_agent_plays_every_role_on_every_seed(tmp_path, pi
     result = run_tournament(config, progress=False, console=QUIET, report=False)
     assert result.played == 24
     assert result.summary["episodes"] == 24
+
+
+def test_role_restricted_agents_only_take_their_roles(tmp_path, pick_game):
+    agents = {
+        "a": "random",
+        "b": "random",
+        "c": "random",
+        "s": {"spec": "random", "roles": ["south"]},
+    }
+    config = parse_config(base_config(tmp_path, agents=agents, games=[pick_game], episodes=1))
+    plans = build_schedule(config)
+    # (a, b, c) in 3 rotations; each group with s: s south, the other two both ways round
+    assert len(plans) == 3 + 3 * 2
+    assert all(p.seating["south"] == "s" for p in plans if "s" in p.seating.values())
+    seats = Counter((r, a) for p in plans for r, a in p.seating.items() if a != "s")
+    assert seats[("north", "a")] == seats[("east", "a")] == 1 + 2
 
 
 def test_game_filters_keep_scripted_agents_to_their_game(tmp_path, pick_game):
