@@ -55,6 +55,12 @@ register(
     default_opponents={"asker": "greedy", "answerer": "oracle"},
 )
 register(
+    "help-desk-v0",
+    "palaestra.envs.help_desk_v0",
+    "HelpDesk",
+    default_opponents={"customer": "keyword", "agent": "form"},
+)
+register(
     "quiz-v0",
     "palaestra.envs.quiz_v0",
     "Quiz",
