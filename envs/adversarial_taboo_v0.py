@@ -33,7 +33,10 @@ default); a ``GUESS:`` with no word or more than four words is invalid too. The 
 **Rewards**: zero-sum and terminal, through PettingZoo's ``rewards`` on the last step: winner
 ``+win_reward`` (1), loser ``-win_reward``, draw 0 each; a forfeit loses for the offender and
 wins for the other. Intermediate steps reward 0, so the declared discount is
-``GameInfo.discount = 1.0``. Declared reward range ``[-1, 1]``.
+``GameInfo.discount = 1.0``. Invalid moves under the ``penalty`` policy cost the offender ``-1``
+(not zero-sum). Declared reward range ``[-win_reward - 1, win_reward]``, ``[-2, 1]`` by
+default: a player penalised for an invalid move can lose on the next move, and PettingZoo
+reports the sum of both to it.
 
 **Infos** at the end: ``word``, ``winner`` (``None`` for a draw), ``guess`` and
 ``rounds_used``.

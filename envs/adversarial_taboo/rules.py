@@ -56,7 +56,7 @@ class AdversarialTabooGame(Game):
         name="adversarial-taboo",
         roles=ROLES,
         description="Make the defender say the target word before it guesses it (SPAG).",
-        reward_range=(-1.0, 1.0),
+        reward_range=(-2.0, 1.0),
         max_turns=10,
         discount=1.0,
         zero_sum=True,
@@ -72,9 +72,12 @@ class AdversarialTabooGame(Game):
         self.max_turns = max_turns
         self.rounds = max_turns // 2
         self.win_reward = float(win_reward)
-        bound = max(1.0, self.win_reward)
+        # A player penalised for an invalid move (-1 by default) can lose on the next move;
+        # PettingZoo reports the sum of both to it.
         self.info = dataclasses.replace(
-            type(self).info, max_turns=max_turns, reward_range=(-bound, bound)
+            type(self).info,
+            max_turns=max_turns,
+            reward_range=(-self.win_reward - 1.0, self.win_reward),
         )
 
     # -- setup ------------------------------------------------------------------------------
@@ -177,7 +180,9 @@ class AdversarialTabooGame(Game):
                 "out: that loses at once. " + common
             )
             instruction = header + "Your message, attacker:"
-            candidates = tuple(f"{h} What word comes to mind?" for h in hints_for(card))
+            candidates = tuple(
+                f"{h} What word comes to mind?" for h in hints_for(card, (card.word,))
+            )
         else:
             preamble = (
                 "You are the defender in a game of adversarial taboo against an attacker who "

@@ -18,7 +18,8 @@ class HintAttacker(ScriptedAgent):
     key = "hints"
 
     def reply(self, obs: Observation) -> str:
-        hints = hints_for(card_of(obs.facts))
+        card = card_of(obs.facts)
+        hints = hints_for(card, (card.word,))  # taboo words are no rule in this game
         if not hints:
             return "Name any word that comes to mind."
         return f"{hints[min(obs.facts['round'], len(hints) - 1)]} What word comes to mind?"

@@ -64,8 +64,15 @@ def forbidden_word_in(text: str, words: tuple[str, ...]) -> str | None:
     return None
 
 
-def hints_for(card: TabooCard) -> tuple[str, ...]:
-    """Hints about ``card`` that use none of its forbidden words, most general first."""
+def hints_for(card: TabooCard, forbidden: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Hints about ``card`` that say none of ``forbidden``, most general first.
+
+    Args:
+        card: The card to hint at.
+        forbidden: Words the hints may not say (default: the card's word and taboo words).
+    """
+    if forbidden is None:
+        forbidden = card.forbidden
     word = card.word
     hints = [
         f"It is a kind of {card.category}.",
@@ -76,7 +83,7 @@ def hints_for(card: TabooCard) -> tuple[str, ...]:
     hints += [
         f"Its {_ORDINALS[i]} letter is {word[i].upper()}." for i in range(1, min(len(word), 5))
     ]
-    return tuple(h for h in hints if forbidden_word_in(h, card.forbidden) is None)
+    return tuple(h for h in hints if forbidden_word_in(h, forbidden) is None)
 
 
 _KIND = re.compile(r"kind of (\w+)", re.IGNORECASE)
