@@ -7,77 +7,23 @@ docstring of :mod:`palaestra.envs.help_desk_v0`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from palaestra.envs.answers import answers_match
 from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
+from palaestra.envs.help_desk.schema import Intent, load_schema
 
 ROLES = ("customer", "agent")
-DATA_PATH = Path(__file__).with_name("requests.json")
 MAX_CUSTOMER_CHARS = 600
 
 _NOTE = re.compile(r"^\s*NOTE\s*:\s*(?P<slot>[A-Za-z_]+)\s*[=:]\s*(?P<value>.*?)\s*$", re.I | re.M)
 _RESOLVE = re.compile(r"\bRESOLVE\s*:(?P<body>[^\n]*)", re.IGNORECASE)
 _PAIR = re.compile(r"(?P<slot>[A-Za-z_]+)\s*=\s*(?P<value>[^;,\n]*)")
-
-
-@dataclass(frozen=True)
-class Slot:
-    key: str
-    label: str
-    keywords: tuple[str, ...]
-    values: tuple[str, ...] = ()
-    format: str = ""
-
-
-@dataclass(frozen=True)
-class Intent:
-    key: str
-    description: str
-    opening: str
-    keywords: tuple[str, ...]
-    slots: tuple[Slot, ...]
-
-
-@dataclass(frozen=True)
-class Schema:
-    intents: tuple[Intent, ...]
-    first_names: tuple[str, ...]
-    last_names: tuple[str, ...]
-
-    def intent(self, key: str) -> Intent:
-        return next(i for i in self.intents if i.key == key)
-
-    @property
-    def slot_keys(self) -> frozenset[str]:
-        return frozenset(s.key for i in self.intents for s in i.slots)
-
-
-@lru_cache(maxsize=2)
-def load_schema(path: str = str(DATA_PATH)) -> Schema:
-    """The bundled request types (``requests.json``)."""
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    intents = tuple(
-        Intent(
-            i["key"], i["description"], i["opening"], tuple(i["keywords"]),
-            tuple(
-                Slot(s["key"], s["label"], tuple(s["keywords"]), tuple(s.get("values", ())),
-                     s.get("format", ""))
-                for s in i["slots"]
-            ),
-        )
-        for i in data["intents"]
-    )  # fmt: skip
-    return Schema(intents, tuple(data["first_names"]), tuple(data["last_names"]))
 
 
 @dataclass(frozen=True)
