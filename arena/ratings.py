@@ -156,8 +156,25 @@ class Elo:
             ]
         )
 
+    def history(
+        self, comps: Sequence[Comparison], order: Sequence[int] | None = None
+    ) -> tuple[list[str], np.ndarray]:
+        """Online ratings after each episode: the agents and a ``(episodes + 1, agents)`` array.
+
+        Row 0 is the starting rating; row ``t`` the ratings after the ``t``-th episode of
+        ``order`` (default: as the episodes come).
+        """
+        agents = _agent_index(comps)
+        rows: list[list[float]] = []
+        self._run(comps, agents, order, rows)
+        return agents, np.array(rows)
+
     def _run(
-        self, comps: Sequence[Comparison], agents: list[str], order: Sequence[int] | None
+        self,
+        comps: Sequence[Comparison],
+        agents: list[str],
+        order: Sequence[int] | None,
+        history: list[list[float]] | None = None,
     ) -> np.ndarray:
         pos = {a: i for i, a in enumerate(agents)}
         by_episode: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
@@ -168,6 +185,8 @@ class Elo:
         # plain floats: this loop runs once per episode and order, numpy scalars would be slow
         ratings = [float(self.initial)] * len(agents)
         k, scale = self.k, self.scale
+        if history is not None:
+            history.append(list(ratings))
         for episode in order:
             games = by_episode.get(int(episode), ())
             if len(games) == 1:
@@ -175,14 +194,16 @@ class Elo:
                 change = k * (score - 1.0 / (1.0 + 10.0 ** ((ratings[j] - ratings[i]) / scale)))
                 ratings[i] += change
                 ratings[j] -= change
-                continue
-            delta: dict[int, float] = defaultdict(float)
-            for i, j, score in games:
-                change = k * (score - 1.0 / (1.0 + 10.0 ** ((ratings[j] - ratings[i]) / scale)))
-                delta[i] += change
-                delta[j] -= change
-            for i, change in delta.items():
-                ratings[i] += change
+            else:
+                delta: dict[int, float] = defaultdict(float)
+                for i, j, score in games:
+                    change = k * (score - 1.0 / (1.0 + 10.0 ** ((ratings[j] - ratings[i]) / scale)))
+                    delta[i] += change
+                    delta[j] -= change
+                for i, change in delta.items():
+                    ratings[i] += change
+            if history is not None:
+                history.append(list(ratings))
         return np.array(ratings)
 
 

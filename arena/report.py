@@ -5,7 +5,8 @@
     ratings.json          the summary (see palaestra.arena.summary.summarize)
     report.html           one file, no external assets: plots embedded as base64 PNG,
                           transcripts embedded as JSON and shown by a few lines of inline JS
-    plots/*.png           ratings with error bars and the head-to-head heatmap, per section
+    plots/*.png           ratings with error bars, the head-to-head heatmap and online Elo
+                          over the run, per section
     tables/*.csv          ratings, head_to_head, win_probability, rewards, clemscore
     tables/tables.json    the same tables as lists of rows
 """
@@ -25,7 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from palaestra.arena.ratings import Elo
 from palaestra.arena.records import EpisodeRecord
+from palaestra.arena.stats import comparisons
 from palaestra.arena.summary import (
     OVERALL,
     SummaryOptions,
@@ -188,6 +191,26 @@ def plot_head_to_head(section: dict[str, Any], title: str) -> bytes | None:
     ax.set_xlabel("opponent")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label="score rate of row vs column (draw = ½)")
+    return _png(fig)
+
+
+def plot_elo_history(records: Sequence[EpisodeRecord], title: str, k: float = 32.0) -> bytes | None:
+    """Online Elo of every agent over the run, in the order the episodes were recorded."""
+    from matplotlib.figure import Figure
+
+    comps = comparisons(records)
+    if not comps:
+        return None
+    agents, history = Elo(k=k).history(comps)
+    fig = Figure(figsize=(6.4, 3.6))
+    ax = fig.add_subplot()
+    for k, agent in enumerate(agents):
+        ax.plot(range(len(history)), history[:, k], label=agent, linewidth=1.2)
+    ax.set_xlabel("episodes with a pairwise result")
+    ax.set_ylabel(f"online Elo (k={k:g})")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
     return _png(fig)
 
 
@@ -394,6 +417,7 @@ def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | N
         parts.append("<h3>Head to head (row vs column: wins-draws-losses)</h3>")
         parts.append(_table(["", *names], h_rows))
         parts.append(_img(plots.get("head_to_head"), f"head to head, {name}"))
+    parts.append(_img(plots.get("elo_history"), f"Elo over the run, {name}"))
     if name != OVERALL and section["rewards"]:
         parts.append("<h3>Mean return (95% CI)</h3>")
         r_rows = [
@@ -510,9 +534,13 @@ def write_report(
     plot_dir = run_dir / PLOTS_DIR
     plot_dir.mkdir(exist_ok=True)
     for name, section in summary["sections"].items():
+        subset = records if name == OVERALL else [r for r in records if r.env_id == name]
         made = {
             "ratings": plot_ratings(section, f"Ratings: {name}"),
             "head_to_head": plot_head_to_head(section, f"Head to head: {name}"),
+            "elo_history": plot_elo_history(
+                subset, f"Elo over the run: {name}", summary["options"]["elo_k"]
+            ),
         }
         plots[name] = made
         for kind, png in made.items():

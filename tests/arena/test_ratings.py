@@ -49,6 +49,17 @@ def test_elo_single_updates_by_hand():
     assert both["A"] == pytest.approx(998.5305, abs=1e-3)
 
 
+def test_elo_history_starts_at_the_initial_rating_and_ends_at_the_fit():
+    comps = comparisons([duel(0, "A", "B", 1.0), duel(1, "A", "B", 0.0), duel(2, "B", "C", 0.5)])
+    agents, history = Elo(k=32).history(comps)
+    assert agents == ["A", "B", "C"]
+    assert history.shape == (4, 3)
+    assert history[0].tolist() == [1000.0, 1000.0, 1000.0]
+    assert history[1].tolist() == [1016.0, 984.0, 1000.0]
+    final = {r.agent: r.rating for r in Elo(k=32).fit(comps)}
+    assert history[-1].tolist() == [final["A"], final["B"], final["C"]]
+
+
 def test_elo_updates_a_many_seat_episode_from_pre_episode_ratings():
     record = EpisodeRecord("e", "g3", 0, {"p": "A", "q": "B", "r": "C"}, {"p": 3, "q": 2, "r": 1})
     ratings = {r.agent: r.rating for r in Elo(k=20).fit(comparisons([record]))}

@@ -154,6 +154,7 @@ def test_write_report_writes_a_self_contained_page_plots_and_tables(tmp_path):
 
     plots = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
     assert "ratings-overall.png" in plots and "head_to_head-three-v0.png" in plots
+    assert "elo_history-negotiation-v0.png" in plots
     assert all((tmp_path / "plots" / p).read_bytes()[:4] == b"\x89PNG" for p in plots)
     summary = json.loads((tmp_path / "ratings.json").read_text())
     assert summary["episodes"] == len(records)
