@@ -13,7 +13,7 @@ each. ``max_turns`` moves in all, so ``max_turns // 2`` rounds (5 by default).
 
 **Outcomes**:
 
-* the defender says the target word (any inflected form, see :mod:`palaestra.envs.textnorm`)
+* the defender says the target word (any inflected form, see `palaestra.envs.textnorm`)
   in a message without a guess: the **attacker wins**;
 * the defender writes ``GUESS: <word>``: a right guess and the **defender wins**, a wrong one
   and the **attacker wins** (only the guess counts in a message that has one);

@@ -11,7 +11,7 @@ words). The same cards serve ``adversarial-taboo-v0``.
 **Roles and turns**: ``describer`` then ``guesser``, alternating; a *round* is one clue and one
 guess. ``max_turns`` moves in all, so ``max_turns // 2`` rounds (6 by default).
 
-**Matching** (shared with the other word games, :mod:`palaestra.envs.textnorm`): case, accents
+**Matching** (shared with the other word games, `palaestra.envs.textnorm`): case, accents
 and punctuation are ignored, plurals and inflections match their word (``run``, ``runs``,
 ``running``, ``ran``), and so do hyphenated or joined spellings (``ice-cream``, ``icecream``)
 and a word spelled out letter by letter (``c-a-t``). Matching is by whole words, so ``brunch``
