@@ -126,9 +126,10 @@ class RewardConfig(_Section):
     length_free_tokens: int = Field(0, ge=0)
     """Tokens per reply that cost nothing."""
     abstention: dict[str, float] | None = None
-    """Rewards by answer kind for games that report one (the quiz's ``info["verdict"]``:
-    ``correct``, ``abstain``, ``wrong``), e.g. ``{correct: 1, abstain: 0, wrong: -1}``
-    (design.md §6 default). ``None`` keeps the game's own rewards."""
+    """Step reward by answer kind for games that report one per answer (the quiz's
+    ``info["questions"][i]["verdict"]``: ``correct``, ``abstain``, ``wrong``), e.g.
+    ``{correct: 1, abstain: 0, wrong: -1}`` (design.md §6 default); kinds not listed keep the
+    game's reward. ``None`` keeps the game's own rewards."""
 
 
 class SelfRewardConfig(_Section):

@@ -4,9 +4,10 @@ For each evaluated game, opponent and policy seat, the policy plays the seeds
 ``seed_start, seed_start + 1, ...`` (never drawn for training). Reported per (game, opponent):
 mean reward and win rate (wins + half the draws against the best other seat) with Student-t
 confidence intervals over episodes, the invalid-move rate, and for games that report a
-verdict per answer (the quiz) the rate of each verdict, split by whether the question was
-answerable when the game says so (``info["answerable"]``): the hallucination rate is the rate
-of ``wrong`` answers on unanswerable questions.
+verdict per answer (the quiz's ``info["questions"]``) the rate of each verdict over answers,
+split by whether the question was answerable: ``unanswerable_wrong`` is the hallucination
+rate, ``answerable_correct`` the accuracy on answerable questions. Answer-level intervals treat
+answers as independent (they are distinct items, but several share an episode).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scipy import stats
 
 from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.train.league import match_score
-from palaestra.arena.train.shaping import verdict
+from palaestra.arena.train.shaping import turn_verdicts
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,18 @@ def seat_metrics(
             mine = [t for t in record.turns if t.role == role]
             turns += len(mine)
             invalid += sum(not t.valid for t in mine)
-            kind = verdict(record, role)
-            if kind is not None:
-                verdicts["all"].append(kind)
-                answerable = record.info.get("answerable")
-                if isinstance(answerable, bool):
-                    verdicts["answerable" if answerable else "unanswerable"].append(kind)
+            questions = record.info.get("questions")
+            if isinstance(questions, list):
+                for q in questions:
+                    kind = q.get("verdict")
+                    if q.get("role") != role or not isinstance(kind, str):
+                        continue
+                    verdicts["all"].append(kind)
+                    answerable = q.get("answerable")
+                    if isinstance(answerable, bool):
+                        verdicts["answerable" if answerable else "unanswerable"].append(kind)
+            else:
+                verdicts["all"].extend(k for k in turn_verdicts(record, role, mine) if k)
     out: dict[str, float] = {}
     r = mean_interval(rewards, confidence)
     out.update(reward=r.mean, reward_low=r.low, reward_high=r.high, episodes=r.n)

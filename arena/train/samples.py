@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 
-from palaestra.arena.records import EpisodeRecord, Turn
+from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.train.advantages import RoleBaseline, group_advantages, turn_credits
 from palaestra.arena.train.config import TrainConfig
 from palaestra.arena.train.selfreward import extract_answer, self_rewards
-from palaestra.arena.train.shaping import shape_rewards
+from palaestra.arena.train.shaping import judged, shape_rewards
 
 
 @dataclass
@@ -71,31 +71,32 @@ def _group_key(record: EpisodeRecord, role: str) -> str:
     return f"{record.env_id}/{record.seed}/{role}/{opponent}"
 
 
-def _answer(turns: Sequence[Turn], pattern: str | None) -> str | None:
-    valid = [t for t in turns if t.valid] or list(turns)
-    return extract_answer(valid[-1].text, pattern) if valid else None
-
-
 def pseudo_rewards(
     records: Sequence[EpisodeRecord], policy: Container[str], config: TrainConfig
-) -> dict[tuple[str, str], float]:
-    """Majority-vote pseudo-reward of every policy seat, voted within its group."""
-    groups: dict[str, list[tuple[tuple[str, str], str | None]]] = {}
+) -> dict[tuple[str, str, int], float]:
+    """Majority-vote pseudo-reward of every judged policy reply.
+
+    Replies vote with the replies of the same group (same game, seed and seat: the same
+    questions) at the same game turn (the same question). Keys are
+    ``(episode_id, role, turn index within the seat)``.
+    """
+    groups: dict[tuple[str, int], list[tuple[tuple[str, str, int], str | None]]] = {}
     for record in records:
         for role in policy_seats(record, policy):
             turns = [t for t in record.turns if t.role == role]
-            answer = _answer(turns, config.self_reward.answer_pattern)
-            groups.setdefault(_group_key(record, role), []).append(
-                ((record.episode_id, role), answer)
-            )
-    out: dict[tuple[str, str], float] = {}
+            for i, (turn, final) in enumerate(zip(turns, judged(turns))):
+                if final:
+                    answer = extract_answer(turn.text, config.self_reward.answer_pattern)
+                    key = (_group_key(record, role), turn.turn)
+                    groups.setdefault(key, []).append(((record.episode_id, role, i), answer))
+    out: dict[tuple[str, str, int], float] = {}
     sr = config.self_reward
     for members in groups.values():
         rewards, _ = self_rewards(
             [a for _, a in members], sr.agree, sr.disagree, min_votes=sr.min_votes
         )
-        for (seat, _), r in zip(members, rewards):
-            out[seat] = r
+        for (key, _), r in zip(members, rewards):
+            out[key] = r
     return out
 
 
@@ -123,8 +124,8 @@ def build_samples(
             if not turns:
                 continue
             base = None
-            if (record.episode_id, role) in pseudo:
-                base = [0.0] * (len(turns) - 1) + [pseudo[(record.episode_id, role)]]
+            if record.env_id in self_reward_games:
+                base = [pseudo.get((record.episode_id, role, i), 0.0) for i in range(len(turns))]
             rewards = shape_rewards(record, role, turns, config.rewards, base=base)
             credits = turn_credits(rewards, config.credit.mode, discount)
             value = turn_credits(rewards, "return", discount)[0]

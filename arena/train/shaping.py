@@ -6,11 +6,11 @@ Applied per turn to the seat's per-step rewards before credit is computed:
 * ``format_penalty`` on a turn whose visible text is empty (e.g. only ``<think>``) or does not
   contain ``format_pattern``;
 * ``length_penalty`` per generated token beyond ``length_free_tokens``;
-* ``abstention``: for games whose summary says what kind of answer a seat gave
-  (``info["verdict"]``, or ``info["verdicts"][role]``: ``correct``, ``abstain`` or ``wrong``),
-  the seat's game reward is replaced by the configured value for that kind. Rewarding "I don't
-  know" above a wrong answer makes abstaining the better bet when the model is unsure, which
-  is how hallucination rate falls without accuracy falling.
+* ``abstention``: for games whose summary says what kind of answer each reply was
+  (:func:`turn_verdicts`: ``correct``, ``abstain``, ``wrong``), the step reward of that reply
+  is replaced by the configured value for its kind (kinds not configured keep the game's).
+  Rewarding "I don't know" above a wrong answer makes abstaining the better bet when the model
+  is unsure, which is how hallucination rate falls without accuracy falling.
 """
 
 from __future__ import annotations
@@ -23,14 +23,33 @@ from palaestra.arena.records import EpisodeRecord, Turn
 from palaestra.arena.train.config import RewardConfig
 
 
-def verdict(record: EpisodeRecord, role: str) -> str | None:
-    """The kind of answer ``role`` gave, if the game reports one."""
+def judged(turns: Sequence[Turn]) -> list[bool]:
+    """Which turns the game judged: the last reply at each game turn (earlier replies at the
+    same turn were invalid and retried)."""
+    return [i + 1 == len(turns) or turns[i + 1].turn != t.turn for i, t in enumerate(turns)]
+
+
+def turn_verdicts(record: EpisodeRecord, role: str, turns: Sequence[Turn]) -> list[str | None]:
+    """The kind of answer of each of ``role``'s turns, where the game reports one.
+
+    Games with many answers per episode list them in ``info["questions"]`` (``role`` and
+    ``verdict`` per answer, in order; the quiz); single-answer games may give
+    ``info["verdicts"][role]`` or ``info["verdict"]`` (then the last turn carries it).
+    """
     info: dict[str, Any] = record.info or {}
+    out: list[str | None] = [None] * len(turns)
+    questions = info.get("questions")
+    if isinstance(questions, list):
+        kinds = [q.get("verdict") for q in questions if q.get("role") == role]
+        slots = [i for i, j in enumerate(judged(turns)) if j]
+        for i, kind in zip(slots, kinds):
+            out[i] = kind if isinstance(kind, str) else None
+        return out
     per_role = info.get("verdicts")
-    if isinstance(per_role, dict) and isinstance(per_role.get(role), str):
-        return per_role[role]
-    value = info.get("verdict")
-    return value if isinstance(value, str) else None
+    kind = per_role.get(role) if isinstance(per_role, dict) else info.get("verdict")
+    if turns and isinstance(kind, str):
+        out[-1] = kind
+    return out
 
 
 def seat_rewards(record: EpisodeRecord, role: str, turns: Sequence[Turn]) -> list[float]:
@@ -70,15 +89,10 @@ def shape_rewards(
     if not rewards:
         return rewards
     if config.abstention is not None and base is None:
-        kind = verdict(record, role)
-        if kind is not None:
-            if kind not in config.abstention:
-                raise ValueError(
-                    f"rewards.abstention has no value for verdict {kind!r} of "
-                    f"{record.env_id}; give one for each of {sorted(config.abstention)}"
-                )
-            # The verdict settles the episode: its value replaces the game's reward.
-            rewards = [0.0] * (len(rewards) - 1) + [float(config.abstention[kind])]
+        for i, kind in enumerate(turn_verdicts(record, role, turns)):
+            if kind in config.abstention:
+                # The verdict settles that answer: its value replaces the game's step reward.
+                rewards[i] = float(config.abstention[kind])
     pattern = re.compile(config.format_pattern) if config.format_pattern else None
     for i, turn in enumerate(turns):
         if not turn.valid:

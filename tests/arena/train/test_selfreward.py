@@ -32,22 +32,27 @@ def test_self_rewards_by_hand():
     assert label is None and rewards == [0.0, 0.0]
 
 
-def _record(eid: str, seed: int, text: str) -> EpisodeRecord:
-    turn = Turn(role="player", agent="policy", turn=0, prompt="Q?", text=text)
+def _record(eid: str, seed: int, *texts: str) -> EpisodeRecord:
+    turns = [
+        Turn(role="player", agent="policy", turn=i, prompt="Q?", text=text)
+        for i, text in enumerate(texts)
+    ]
     return EpisodeRecord(
         episode_id=eid, env_id="quiz-v0", seed=seed, seating={"player": "policy"},
-        returns={"player": 1.0}, turns=[turn], meta={"opponent": "none"},
+        returns={"player": 0.0}, turns=turns, meta={"opponent": "none"},
     )  # fmt: skip
 
 
-def test_pseudo_rewards_vote_within_groups_only():
+def test_pseudo_rewards_vote_per_group_and_question():
     config = parse_config({"stages": [{"games": [{"env": "quiz-v0"}]}]})
     records = [
-        _record("a", 1, "Paris"), _record("b", 1, "paris."), _record("c", 1, "Lyon"),
+        _record("a", 1, "Paris", "12"), _record("b", 1, "paris.", "13"),
+        _record("c", 1, "Lyon", "13"),
         _record("d", 2, "Lyon"), _record("e", 2, "Rome"), _record("f", 2, "Rome"),
     ]  # fmt: skip
     got = pseudo_rewards(records, {"policy"}, config)
     assert got == {
-        ("a", "player"): 1.0, ("b", "player"): 1.0, ("c", "player"): 0.0,
-        ("d", "player"): 0.0, ("e", "player"): 1.0, ("f", "player"): 1.0,
+        ("a", "player", 0): 1.0, ("b", "player", 0): 1.0, ("c", "player", 0): 0.0,
+        ("a", "player", 1): 0.0, ("b", "player", 1): 1.0, ("c", "player", 1): 1.0,
+        ("d", "player", 0): 0.0, ("e", "player", 0): 1.0, ("f", "player", 0): 1.0,
     }  # fmt: skip

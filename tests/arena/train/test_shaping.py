@@ -4,7 +4,7 @@ import pytest
 
 from palaestra.arena.records import EpisodeRecord, Turn
 from palaestra.arena.train.config import RewardConfig
-from palaestra.arena.train.shaping import seat_rewards, shape_rewards
+from palaestra.arena.train.shaping import seat_rewards, shape_rewards, turn_verdicts
 
 
 def _turn(role: str, reward: float = 0.0, valid: bool = True, text: str = "hi", tokens: int = 5):
@@ -35,13 +35,28 @@ def test_penalties_by_hand():
 
 
 def test_abstention_reward_replaces_game_reward():
-    config = RewardConfig(abstention={"correct": 1.0, "abstain": 0.0, "wrong": -1.0})
+    config = RewardConfig(abstention={"correct": 1.0, "abstain": 0.5, "wrong": -2.0})
     turns = [_turn("player", 0.0)]
-    for kind, expected in (("correct", 1.0), ("abstain", 0.0), ("wrong", -1.0)):
+    for kind, expected in (("correct", 1.0), ("abstain", 0.5), ("wrong", -2.0), ("late", 0.3)):
         record = EpisodeRecord("e", "quiz-v0", 0, {"player": "p"}, {"player": 0.3},
                                turns=turns, info={"verdict": kind})  # fmt: skip
         assert shape_rewards(record, "player", turns, config) == [expected]
-    record = EpisodeRecord("e", "quiz-v0", 0, {"player": "p"}, {"player": 0.3},
-                           turns=turns, info={"verdict": "partial"})  # fmt: skip
-    with pytest.raises(ValueError, match="partial"):
-        shape_rewards(record, "player", turns, config)
+
+
+def test_abstention_per_question_skips_retried_replies():
+    # game turns 0, 0 (retried invalid reply), 1, 2: three judged answers
+    turns = [_turn("p", 0.0), _turn("p", 1.0), _turn("p", -1.0), _turn("p", 0.0)]
+    for t, n in zip(turns, (0, 0, 1, 2)):
+        t.turn = n
+    turns[0].valid = False
+    questions = [
+        {"role": "p", "verdict": "correct"},
+        {"role": "q", "verdict": "wrong"},
+        {"role": "p", "verdict": "wrong"},
+        {"role": "p", "verdict": "abstain"},
+    ]
+    record = EpisodeRecord("e", "quiz-v0", 0, {"p": "x"}, {"p": 0.0}, turns=turns,
+                           info={"questions": questions})  # fmt: skip
+    assert turn_verdicts(record, "p", turns) == [None, "correct", "wrong", "abstain"]
+    config = RewardConfig(abstention={"correct": 1.0, "abstain": 0.25, "wrong": -3.0})
+    assert shape_rewards(record, "p", turns, config) == [0.0, 1.0, -3.0, 0.25]
