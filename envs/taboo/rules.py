@@ -222,7 +222,7 @@ class TabooGame(Game):
                 f"The secret word: {card.word}\n"
                 f"Taboo words: {', '.join(card.taboo)}\n"
                 "Give clues that make the guesser say the secret word. Never say the secret "
-                "word or a taboo word, in any form (plural, -ing, -ed, part of a compound) and "
+                "word or a taboo word, in any form (plural, -ing, -ed, hyphenated) and "
                 "never spell them out: a clue that does ends the game with a penalty of "
                 f"{self.violation_penalty:g} for you. " + self._rules_text()
             )
