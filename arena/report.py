@@ -60,7 +60,7 @@ def summary_tables(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         bt = section["bradley_terry"] or {"ratings": []}
         for method, rows in (
             ("bradley_terry", bt["ratings"]),
-            ("elo", section["elo_permutations"]),
+            ("elo", section["elo"]),
         ):
             for row in rows:
                 tables["ratings"].append({"section": name, "method": method, **row})
@@ -145,7 +145,7 @@ def plot_ratings(section: dict[str, Any], title: str) -> bytes | None:
     lows = [r["rating"] - r["low"] if r["low"] is not None else 0.0 for r in rows]
     highs = [r["high"] - r["rating"] if r["high"] is not None else 0.0 for r in rows]
     ax.errorbar(ratings, y, xerr=[lows, highs], fmt="o", capsize=4, label="Bradley–Terry, 95% CI")
-    elo = {r["agent"]: r["rating"] for r in section["elo_permutations"]}
+    elo = {r["agent"]: r["rating"] for r in section["elo"]}
     ax.plot(
         [elo.get(r["agent"], math.nan) for r in rows],
         y,
@@ -354,7 +354,7 @@ def _img(png: bytes | None, alt: str) -> str:
 
 def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | None]) -> str:
     bt = section["bradley_terry"] or {"ratings": []}
-    elo = {r["agent"]: r for r in section["elo_permutations"]}
+    elo = {r["agent"]: r for r in section["elo"]}
     skill = {r["agent"]: r for r in section["openskill"]}
     clem = {r["agent"]: r for r in section["clemscore"]}
     h2h = section["head_to_head"]

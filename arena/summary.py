@@ -105,17 +105,21 @@ def summarize(
          "sections": {"overall": SECTION, "negotiation-v0": SECTION, ...}}
 
     where a SECTION holds ``episodes``, ``comparisons``, ``bradley_terry`` (rows of
-    ``agent, rating, low, high, games``, best first, plus ``tie``), ``elo`` (online, in record
-    order), ``elo_permutations`` (averaged over orders, with the spread), ``openskill``
+    ``agent, rating, low, high, games``, best first, plus ``tie``), ``elo`` (online Elo averaged
+    over random episode orders; ``low``/``high`` are the spread over orders), ``openskill``
     (``agent, mu, sigma, ordinal, episodes``), ``win_probability`` (``[a][b]``: BT probability
     that ``a`` beats ``b``, ties as half), ``head_to_head`` (``agents, wins, draws, losses``
     matrices), ``rewards`` (``game, agent, role, mean, low, high, n``; role ``"*"`` pools the
     roles; in the overall section there is one row per game) and ``clemscore`` (``game, agent,
     episodes, played, quality, clemscore``; the overall section macro-averages the games, with
     game ``"*"``).
+
+    The summary depends on the set of records, not on their order: they are put in a canonical
+    order first (game, seed, episode id), so a resumed or concurrent run, whose file order
+    differs from one run to the next, summarizes the same.
     """
     options = options or SummaryOptions()
-    records = list(records)
+    records = sorted(records, key=lambda r: (r.env_id, r.seed, r.episode_id))
     sections = {OVERALL: _section(records, options, overall=True)}
     for game in games_of(records):
         sections[game] = _section([r for r in records if r.env_id == game], options)
@@ -145,8 +149,7 @@ def _section(
             "rounds": options.bootstrap_rounds,
         }
         elo = Elo(k=options.elo_k)
-        section["elo"] = [r.to_dict() for r in elo.fit(comps)]
-        section["elo_permutations"] = [
+        section["elo"] = [
             r.to_dict()
             for r in elo.fit_permutations(
                 comps, options.elo_permutations, options.seed, options.confidence
@@ -157,7 +160,7 @@ def _section(
             for a in bt.agents
         }
     else:
-        section.update(bradley_terry=None, elo=[], elo_permutations=[], win_probability={})
+        section.update(bradley_terry=None, elo=[], win_probability={})
     skill = OpenSkill().fit(records)
     section["openskill"] = [
         {
@@ -287,7 +290,7 @@ def _section_table(
     for column in columns:
         table.add_column(column, justify="left" if column == "agent" else "right", no_wrap=True)
     bt = {r["agent"]: r for r in (section["bradley_terry"] or {}).get("ratings", [])}
-    elo = {r["agent"]: r for r in section["elo_permutations"]}
+    elo = {r["agent"]: r for r in section["elo"]}
     skill = {r["agent"]: r for r in section["openskill"]}
     clem = {r["agent"]: r for r in section["clemscore"]}
     rewards = {r["agent"]: r for r in section["rewards"] if r["role"] == ALL_ROLES}

@@ -118,6 +118,12 @@ def test_summarize_is_json_and_has_every_section():
     assert clem["mid"]["played"] == pytest.approx(100 * 12 / 13)  # one timeout in 13
 
 
+def test_summarize_does_not_depend_on_record_order():
+    records = run_records()
+    shuffled = records[::2] + records[1::2][::-1]
+    assert summarize(shuffled, FAST) == summarize(records, FAST)
+
+
 def test_summarize_without_comparisons():
     only_self = [episode(0, "g", {"alice": "A", "bob": "A"}, {"alice": 1.0, "bob": 0.0})]
     summary = summarize(only_self, FAST)
