@@ -25,7 +25,7 @@ prompt lists the request types and slot names, never the customer's values: thos
 agent only through what the customer says.
 
 **Action**: customer — free text (1 to 600 characters). Agent — free text to the customer,
-plus optional private lines:
+plus optional lines (the customer sees the whole message, so it can correct a wrong note):
 
 * ``NOTE: <slot>=<value>`` — record a detail (also ``NOTE: intent=<request>``); each slot at
   most once per message; an unknown slot name is an invalid move;

@@ -32,13 +32,17 @@ or an "I don't know"/``UNKNOWN``; anything else is an invalid move. Under the ``
 policy the null move is a pass for the asker (it costs a question) and UNKNOWN for the
 answerer.
 
-**Rewards** (per step, the same to both seats: the game is cooperative, which makes honest
-answers the answerer's best policy): every question, pass or wrong guess costs
-``question_cost`` (0.05) when the asker makes it; the right guess pays ``win_reward`` (1).
-The episode ends at the right guess or when ``max_questions`` (20) questions and guesses
-are used up. So a solve after *k* questions and guesses in all returns
-``1 - 0.05 * (k - 1)``, and a failure returns ``-0.05 * 20 = -1``. Declared discount 1.0
-(the cost per question already rewards speed); declared reward range ``[-1, win_reward]``.
+**Rewards** (per step; the seats cooperate: both earn the win, both pay for questions):
+the asker pays ``question_cost`` (0.05) for every question, pass or wrong guess it makes, the
+answerer pays as much for every question it answers, and the right guess pays ``win_reward``
+(1) to both. Each seat pays on its own step, so no seat piles up costs while the other moves.
+The episode ends at the right guess or when ``max_questions`` (20) questions and guesses are
+used up. So a solve after *k* questions and guesses in all (*k - 1* of them answered
+questions) returns ``1 - 0.05 * (k - 1)`` to each seat, and a failure returns ``-0.05 * 20 =
+-1`` to the asker. Shared rewards make honest answers the answerer's best policy. Declared
+discount 1.0 (the cost per question already rewards speed); declared reward range
+``[-1 - question_cost, win_reward]`` (an invalid move under the ``penalty`` policy costs 1
+on top of the pass it is played as).
 
 **Infos** at the end: ``solved``, ``object``, ``questions_used``, ``scores`` (returns) and
 ``answer_agreement`` (the fraction of the answerer's replies that match the attribute

@@ -28,7 +28,11 @@ _PAIR = re.compile(r"(?P<slot>[A-Za-z_]+)\s*=\s*(?P<value>[^;,\n]*)")
 
 @dataclass(frozen=True)
 class AgentMove:
-    message: str
+    """The agent's whole message (``text``), its talk without NOTE and RESOLVE lines
+    (``message``), its notes and its resolution."""
+
+    text: str
+    message: str = ""
     notes: tuple[tuple[str, str], ...] = ()
     resolve: dict[str, str] | None = None
 
@@ -142,7 +146,7 @@ class HelpDeskGame(Game):
         if found:
             resolve = self._parse_resolution(found.group("body"))
         message = _RESOLVE.sub("", _NOTE.sub("", text)).strip()
-        return AgentMove(message, tuple(notes), resolve)
+        return AgentMove(text, message, tuple(notes), resolve)
 
     def _parse_resolution(self, body: str) -> dict[str, str]:
         pairs = {m.group("slot").lower(): m.group("value").strip() for m in _PAIR.finditer(body)}
@@ -172,8 +176,8 @@ class HelpDeskGame(Game):
         else:
             move: AgentMove = moves[role]
             reward = -self.turn_cost + self._note(state, move.notes)
-            if move.message:
-                state.transcript.add(role, move.message)
+            if move.text:
+                state.transcript.add(role, move.text)
             state.last_agent_message = move.message
             if move.resolve is not None:
                 right = self._resolution_correct(state, move.resolve)
@@ -206,7 +210,6 @@ class HelpDeskGame(Game):
                 reward += self.progress_reward
             elif not right:
                 reward -= self.progress_reward
-            state.transcript.add("agent", f"NOTE: {slot}={value}", to="agent")
         return reward
 
     def _resolution_correct(self, state: HelpDeskState, resolution: Mapping[str, str]) -> bool:
@@ -252,7 +255,7 @@ class HelpDeskGame(Game):
             f"one costs {self.progress_reward:g}. When you know everything, write one line "
             "'RESOLVE: intent=<request>; <slot>=<value>; ...': it ends the conversation and "
             f"earns {self.resolve_reward:g} if everything is right, {-self.wrong_penalty:g} if "
-            f"not. Each of your messages costs {self.turn_cost:g}. NOTE lines are private."
+            f"not. Each of your messages costs {self.turn_cost:g}."
         )
         facts = {
             "role": role,

@@ -141,7 +141,8 @@ class QuizGame(Game):
         self.labels_hidden = labels_hidden
         self.require_confidence = require_confidence
         self.buzzer = buzzer
-        low = min(-self.wrong_penalty, -1.0)
+        # An invalid move under the penalty policy costs 1 and is played as an abstention.
+        low = min(-self.wrong_penalty, -1.0 + min(self.abstain_reward, 0.0))
         self.info = dataclasses.replace(
             type(self).info,
             name="quiz-buzzer" if buzzer else "quiz",

@@ -53,7 +53,8 @@ class TwentyQuestionsGame(Game):
 
     Args:
         max_questions: Questions and guesses allowed in all.
-        question_cost: Cost of each question or wrong guess (paid by both roles).
+        question_cost: Cost of each question, pass or wrong guess to the asker, and of each
+            answer to the answerer.
         win_reward: Reward for guessing the object (to both roles: they cooperate).
     """
 
@@ -84,7 +85,7 @@ class TwentyQuestionsGame(Game):
         self.info = dataclasses.replace(
             type(self).info,
             max_turns=2 * max_questions,
-            reward_range=(-1.0, max(1.0, self.win_reward)),
+            reward_range=(-1.0 - self.question_cost, max(1.0, self.win_reward)),
         )
 
     def new_state(self, rng: np.random.Generator) -> TwentyQuestionsState:
@@ -127,6 +128,9 @@ class TwentyQuestionsGame(Game):
             state.transcript.add(role, answer.upper())  # only the word: nothing else leaks
             state.history.append((state.question, answer))
             state.agreement.append(answer == oracle_answer(state.secret, state.question))
+            # Each seat pays for the questions on its own step, so no seat collects costs
+            # while another moves (the asker may pass or guess several times in a row).
+            rewards["answerer"] = -self.question_cost
             state.to_move = ("asker",)
         else:
             move: AskerMove = moves[role]
@@ -137,7 +141,7 @@ class TwentyQuestionsGame(Game):
                 rewards = dict.fromkeys(ROLES, self.win_reward)
                 state.transcript.gm(f"Correct! Solved with {state.used} questions and guesses.")
             else:
-                rewards = dict.fromkeys(ROLES, -self.question_cost)
+                rewards["asker"] = -self.question_cost
                 if move.kind == "guess":
                     state.transcript.add(role, f"GUESS: {move.text}")
                     state.guesses.append(move.text)
