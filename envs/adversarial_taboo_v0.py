@@ -44,7 +44,9 @@ reports the sum of both to it.
 **Arguments**: ``max_turns=10``, ``win_reward=1.0``.
 
 **Scripted players** (``scripted:adversarial-taboo/<name>``): ``hints`` (attacker: one more
-hint each round — category, length, letters — and "What word comes to mind?"), ``naive``
+hint each round — category, length, letters — and "What word comes to mind?"), ``lure``
+(attacker: never gives letters away, only asks the defender to name things of the word's
+category), ``naive``
 (defender: names the first bundled word that fits, so it often says the target; guesses when
 one word fits) and ``cautious`` (defender: never names a word; guesses only when one fits).
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from palaestra.envs.protocol import Observation
 from palaestra.envs.scripted import ScriptedAgent
-from palaestra.envs.taboo.cards import hints_for
+from palaestra.envs.taboo.cards import forbidden_word_in, hints_for
 from palaestra.envs.taboo.scripted import card_of, consistent_cards
 
 
@@ -23,6 +23,19 @@ class HintAttacker(ScriptedAgent):
         if not hints:
             return "Name any word that comes to mind."
         return f"{hints[min(obs.facts['round'], len(hints) - 1)]} What word comes to mind?"
+
+
+class LureAttacker(ScriptedAgent):
+    """Never gives the word away: keeps asking the defender to name things of its category."""
+
+    key = "lure"
+
+    def reply(self, obs: Observation) -> str:
+        card = card_of(obs.facts)
+        prompts = [f"It is a kind of {card.category}. Which ones can you name?",
+                   "Go on, name a few more.", "Which of them do you like best?"]  # fmt: skip
+        safe = [p for p in prompts if forbidden_word_in(p, (card.word,)) is None]
+        return safe[obs.facts["round"] % len(safe)] if safe else "Tell me about your day."
 
 
 class NaiveDefender(ScriptedAgent):
@@ -51,4 +64,4 @@ class CautiousDefender(ScriptedAgent):
         return f"I will not say. {len(options)} words still fit."
 
 
-SCRIPTED = {cls.key: cls for cls in (HintAttacker, NaiveDefender, CautiousDefender)}
+SCRIPTED = {cls.key: cls for cls in (HintAttacker, LureAttacker, NaiveDefender, CautiousDefender)}

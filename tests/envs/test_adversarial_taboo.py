@@ -213,3 +213,11 @@ def test_gymnasium_single_agent_defender_against_scripted_attacker():
     assert not mentions_word(obs["text"], word)
     _, reward, terminated, _, _ = env.step(f"Is it {word}?")
     assert terminated and reward == -1.0
+
+
+def test_lure_attacker_gives_nothing_away_so_the_cautious_defender_draws():
+    agents = [make_agent("scripted:adversarial-taboo/lure"),
+              make_agent("scripted:adversarial-taboo/cautious")]  # fmt: skip
+    result = play_episode("adversarial-taboo-v0", agents, seed=0)
+    assert result.returns == DRAW
+    assert "letter" not in result.transcript
