@@ -286,8 +286,9 @@ class BradleyTerryFit:
 
         Under half-win ties the model predicts no draws: ``win`` is then ``a``'s expected score.
         """
-        d = self.strength[self._index(a)] - self.strength[self._index(b)]
-        return _outcome_probabilities(d, self.tie)
+        d = float(self.strength[self._index(a)] - self.strength[self._index(b)])
+        p = _outcome_probabilities(d, self.tie)
+        return WinProbability(float(p.win), float(p.draw), float(p.loss))
 
     def win_probability_interval(
         self, a: str, b: str, confidence: float = 0.95
@@ -309,7 +310,8 @@ class BradleyTerryFit:
             raise ValueError(f"unknown agent {agent!r}; rated: {self.agents}") from None
 
 
-def _outcome_probabilities(d, tie: float):  # d: float or array
+def _outcome_probabilities(d: float | np.ndarray, tie: float) -> WinProbability:
+    """Win/draw/loss at strength gap ``d`` (elementwise for an array of gaps)."""
     if tie <= 0.0:
         p = expit(d)
         return WinProbability(p, 0.0 * p, 1.0 - p)
