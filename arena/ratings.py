@@ -21,6 +21,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -520,8 +521,8 @@ class OpenSkillFit:
     ``skipped`` counts episodes left out (one agent in several seats, or aborted).
     """
 
-    model: object
-    players: dict[str, object]
+    model: Any
+    players: dict[str, Any]
     ratings: list[Rating]
     skipped: int = 0
 
