@@ -417,6 +417,17 @@ def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | N
         parts.append("<h3>Head to head (row vs column: wins-draws-losses)</h3>")
         parts.append(_table(["", *names], h_rows))
         parts.append(_img(plots.get("head_to_head"), f"head to head, {name}"))
+    probs = section["win_probability"]
+    rated_names = [a for a in names if a in probs]
+    if len(rated_names) > 1:
+        parts.append(
+            "<h3>Predicted win probability (Bradley–Terry, row beats column; draws count half)</h3>"
+        )
+        p_rows = [
+            [_e(a)] + ["" if a == b else f"{probs[a][b]:.2f}" for b in rated_names]
+            for a in rated_names
+        ]
+        parts.append(_table(["", *rated_names], p_rows))
     parts.append(_img(plots.get("elo_history"), f"Elo over the run, {name}"))
     if name != OVERALL and section["rewards"]:
         parts.append("<h3>Mean return (95% CI)</h3>")

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.optimize import minimize
 
 from palaestra.arena.ratings import ELO_SCALE, BradleyTerry, Elo, OpenSkill
 from palaestra.arena.records import EpisodeRecord
@@ -222,3 +223,45 @@ def test_openskill_orders_a_three_player_game_with_a_dominant_player():
         1.0
     )
     assert all(r.games == 60 for r in fit.ratings)
+
+
+def test_bt_davidson_many_players_agrees_with_a_generic_optimizer():
+    # (a, b, a's wins, draws, b's wins) for three agents
+    table = [("A", "B", 6, 3, 2), ("B", "C", 5, 2, 4), ("A", "C", 7, 1, 1)]
+    records = []
+    for a, b, w, d, lost in table:
+        for score in [1.0] * w + [0.5] * d + [0.0] * lost:
+            records.append(duel(len(records), a, b, score))
+    fit = BradleyTerry(ties="davidson", l2=0.0).fit(comparisons(records))
+
+    def nll(x):  # θ_B, θ_C (θ_A = 0), log ν, written straight from Davidson (1970)
+        theta = {"A": 0.0, "B": x[0], "C": x[1]}
+        nu = math.exp(x[2])
+        total = 0.0
+        for a, b, w, d, lost in table:
+            pa, pb = math.exp(theta[a]), math.exp(theta[b])
+            z = pa + pb + nu * math.sqrt(pa * pb)
+            total -= w * math.log(pa / z) + d * math.log(nu * math.sqrt(pa * pb) / z)
+            total -= lost * math.log(pb / z)
+        return total
+
+    ref = minimize(
+        nll,
+        [0.0, 0.0, 0.0],
+        method="Nelder-Mead",
+        options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000},
+    )
+    assert fit.tie == pytest.approx(math.exp(ref.x[2]), rel=1e-4)
+    a = fit.rating("A").rating
+    assert fit.rating("B").rating - a == pytest.approx(ELO_SCALE * ref.x[0], abs=0.05)
+    assert fit.rating("C").rating - a == pytest.approx(ELO_SCALE * ref.x[1], abs=0.05)
+
+
+def test_elo_rejects_a_bad_step_and_openskill_skips_aborted_episodes():
+    with pytest.raises(ValueError, match="k > 0"):
+        Elo(k=0)
+    records = [duel(0, "A", "B", 1.0), duel(1, "A", "B", 1.0)]
+    records[1].meta["aborted"] = True
+    fit = OpenSkill().fit(records)
+    assert fit.skipped == 1
+    assert fit.mu("A") > 25.0 > fit.mu("B")

@@ -157,6 +157,7 @@ def test_write_report_writes_a_self_contained_page_plots_and_tables(tmp_path):
     # player text cannot break out of the embedded data
     assert "<b>bold</b>" not in page and page.count("</script>") == 2
     assert "secret plan" in page  # reasoning is in the viewer, folded and labelled
+    assert "Predicted win probability" in page
 
     plots = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
     assert "ratings-overall.png" in plots and "head_to_head-three-v0.png" in plots
