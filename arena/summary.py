@@ -240,12 +240,15 @@ def print_summary(
         summary: A :func:`summarize` result of ``records``, to skip recomputing it.
     """
     console = console or Console()
-    summary = summary if summary is not None else summarize(records)
-    sections = summary["sections"]
-    order = [g for g in summary["games"]] + ([OVERALL] if len(summary["games"]) > 1 else [])
     if not records:
         console.print("no episodes")
         return
+    summary = summary if summary is not None else summarize(records)
+    sections = summary["sections"]
+    order = list(summary["games"])
+    if len(order) > 1:  # with one game the overall table says the same again
+        order.append(OVERALL)
+    confidence = round(100 * summary["options"]["confidence"])
     for name in order:
         section = sections[name]
         subset = records if name == OVERALL else [r for r in records if r.env_id == name]
@@ -253,8 +256,8 @@ def print_summary(
         many_seats = any(len(r.seating) > 2 for r in subset)
         console.print(_section_table(name, section, counts, name != OVERALL, many_seats))
     console.print(
-        "rating: Bradley–Terry on the Elo scale with a 95% bootstrap CI; Elo: averaged over "
-        "episode orders; clem: % played × quality (clemscore)",
+        f"rating: Bradley–Terry on the Elo scale with a {confidence}% bootstrap CI; Elo: "
+        "averaged over episode orders; clem: % played × quality (clemscore)",
         style="dim",
     )
     if summary["failed_episodes"]:
@@ -277,7 +280,7 @@ def _section_table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    columns = ["agent", "rating (95% CI)", "Elo"]
+    columns = ["agent", "rating (CI)", "Elo"]
     if many_seats:  # OpenSkill is the rating made for games of more than two seats
         columns.append("OpenSkill")
     columns.append("W/D/L")
