@@ -130,7 +130,7 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def plot_ratings(section: dict[str, Any], title: str) -> bytes | None:
+def plot_ratings(section: dict[str, Any], title: str, ci: str = "95%") -> bytes | None:
     """Bradley–Terry ratings with their bootstrap CIs (and averaged Elo) as a PNG."""
     from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 
@@ -144,7 +144,7 @@ def plot_ratings(section: dict[str, Any], title: str) -> bytes | None:
     ratings = [r["rating"] for r in rows]
     lows = [r["rating"] - r["low"] if r["low"] is not None else 0.0 for r in rows]
     highs = [r["high"] - r["rating"] if r["high"] is not None else 0.0 for r in rows]
-    ax.errorbar(ratings, y, xerr=[lows, highs], fmt="o", capsize=4, label="Bradley–Terry, 95% CI")
+    ax.errorbar(ratings, y, xerr=[lows, highs], fmt="o", capsize=4, label=f"Bradley–Terry, {ci} CI")
     elo = {r["agent"]: r["rating"] for r in section["elo"]}
     ax.plot(
         [elo.get(r["agent"], math.nan) for r in rows],
@@ -352,7 +352,9 @@ def _img(png: bytes | None, alt: str) -> str:
     return f'<p><img alt="{_e(alt)}" src="data:image/png;base64,{data}"></p>'
 
 
-def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | None]) -> str:
+def _section_html(
+    name: str, section: dict[str, Any], plots: dict[str, bytes | None], ci: str
+) -> str:
     bt = section["bradley_terry"] or {"ratings": []}
     elo = {r["agent"]: r for r in section["elo"]}
     skill = {r["agent"]: r for r in section["openskill"]}
@@ -387,7 +389,7 @@ def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | N
     header = [
         "agent",
         "Bradley–Terry",
-        "95% CI",
+        f"{ci} CI",
         "Elo (avg. over orders)",
         "OpenSkill μ ± σ",
         "W/D/L",
@@ -430,7 +432,7 @@ def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | N
         parts.append(_table(["", *rated_names], p_rows))
     parts.append(_img(plots.get("elo_history"), f"Elo over the run, {name}"))
     if name != OVERALL and section["rewards"]:
-        parts.append("<h3>Mean return (95% CI)</h3>")
+        parts.append(f"<h3>Mean return ({ci} CI)</h3>")
         r_rows = [
             [
                 _e(r["agent"]),
@@ -441,7 +443,7 @@ def _section_html(name: str, section: dict[str, Any], plots: dict[str, bytes | N
             ]
             for r in section["rewards"]
         ]
-        parts.append(_table(["agent", "role", "mean", "95% CI", "episodes"], r_rows))
+        parts.append(_table(["agent", "role", "mean", f"{ci} CI", "episodes"], r_rows))
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -470,7 +472,8 @@ def render_html(
     if len(order) > 1:  # with one game the overall section says the same again
         order.insert(0, OVERALL)
     nav = " · ".join(f'<a href="#section-{_e(_slug(n))}">{_e(n)}</a>' for n in order)
-    body = [_section_html(n, sections[n], plots.get(n, {})) for n in order]
+    ci = f"{100 * summary['options']['confidence']:g}%"
+    body = [_section_html(n, sections[n], plots.get(n, {}), ci) for n in order]
     options = []
     for k, r in enumerate(records):
         seats = " vs ".join(f"{a}" for a in r.seating.values())
@@ -547,7 +550,9 @@ def write_report(
     for name, section in summary["sections"].items():
         subset = records if name == OVERALL else [r for r in records if r.env_id == name]
         made = {
-            "ratings": plot_ratings(section, f"Ratings: {name}"),
+            "ratings": plot_ratings(
+                section, f"Ratings: {name}", f"{100 * summary['options']['confidence']:g}%"
+            ),
             "head_to_head": plot_head_to_head(section, f"Head to head: {name}"),
             "elo_history": plot_elo_history(
                 subset, f"Elo over the run: {name}", summary["options"]["elo_k"]
