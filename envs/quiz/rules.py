@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.envs.answers import answers_match, is_abstention
+from palaestra.envs.answers import answers_match, is_abstention, normalize_answer
 from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
 from palaestra.envs.quiz.generate import DEFAULT_PATH, QuizItem, load
 from palaestra.envs.quiz.metrics import per_role_metrics
@@ -283,7 +283,8 @@ class QuizGame(Game):
         item = state.items[index]
         mine = [r for r in state.records if r["role"] == role]
         abstained = sum(r["abstained"] for r in mine) / len(mine) if mine else 0.0
-        tokens = list(dict.fromkeys(_CANDIDATE_TOKENS.findall(item.context)))[:4]
+        found = _CANDIDATE_TOKENS.findall(item.context)
+        tokens = list(dict.fromkeys(t for t in found if normalize_answer(t)))[:4]
         facts = {
             "role": role,
             "passage": item.context,
