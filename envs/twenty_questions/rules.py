@@ -169,8 +169,9 @@ class TwentyQuestionsGame(Game):
         assert isinstance(state, TwentyQuestionsState) and state.secret is not None
         left = self.max_questions - state.used
         scoring = (
-            f"Each question or wrong guess costs {self.question_cost:g} points and a right "
-            f"guess earns {self.win_reward:g}, for both players (you play as a team)."
+            f"Each question, pass or wrong guess costs the asker {self.question_cost:g} points "
+            f"and each answer costs the answerer as much; a right guess earns "
+            f"{self.win_reward:g} for both (you play as a team)."
         )
         yes = sum(a == "yes" for _, a in state.history)
         no = sum(a == "no" for _, a in state.history)
