@@ -62,7 +62,8 @@ many episodes' infos, for the arena and the trainer.
 **Arguments**: ``questions=5`` (per episode), ``correct_reward=1.0``, ``abstain_reward=0.0``,
 ``wrong_penalty=1.0``, ``split="all"`` (``"train"`` or ``"test"``), ``labels_hidden=False``,
 ``require_confidence=False``, ``buzzer`` (``False`` for ``quiz-v0``, ``True`` for
-``quiz-buzzer-v0``), ``items`` (your own list of ``QuizItem``).
+``quiz-buzzer-v0``), ``items`` (your own list of ``QuizItem``, or the path of a JSONL
+file in the bundled format).
 
 **Scripted players** (``scripted:quiz/<name>``, ``scripted:quiz-buzzer/<name>``): ``reader``
 (answers what the passage states by the generator's sentence templates, else "I don't know";

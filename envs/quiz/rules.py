@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,8 @@ class QuizGame(Game):
         labels_hidden: Score nothing and reveal no gold answer (for self-reward training).
         require_confidence: Every answer must carry ``CONFIDENCE: <0..1>``.
         buzzer: Two contestants answer each question at once; the first correct buzz scores.
-        items: Your own items instead of the bundled set.
+        items: Your own items instead of the bundled set: a list of ``QuizItem`` or the path
+            of a JSONL file in the bundled format.
     """
 
     info = GameInfo(
@@ -116,7 +118,7 @@ class QuizGame(Game):
         labels_hidden: bool = False,
         require_confidence: bool = False,
         buzzer: bool = False,
-        items: list[QuizItem] | None = None,
+        items: list[QuizItem] | str | Path | None = None,
     ) -> None:
         if not isinstance(questions, int) or questions < 1:
             raise ValueError(f"questions must be a positive integer, got {questions!r}")
@@ -128,6 +130,8 @@ class QuizGame(Game):
             )
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if isinstance(items, (str, Path)):
+            items = load(items)
         pool = list(items) if items is not None else list(bundled_items())
         if split != "all":
             pool = [item for item in pool if item.split == split]

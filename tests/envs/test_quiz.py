@@ -221,6 +221,27 @@ def test_buzz_order_comes_from_the_seed():
     assert firsts == {"red", "blue"}
 
 
+def test_contestants_answer_without_seeing_each_other():
+    """In the AEC buzzer, blue moves after red but does not see red's answer before its own."""
+    env = make("quiz-buzzer-v0", wrappers=False, questions=1, items=[BRIDGES])
+    env.reset(seed=0)
+    assert env.agent_selection == "red"
+    env.step("ANSWER: ZQXMARKER")
+    assert env.agent_selection == "blue"
+    assert "ZQXMARKER" not in env.observation_for("blue").text
+    env.step("I don't know")
+    assert env.state.done and "ZQXMARKER" in env.render()
+
+
+def test_items_from_a_jsonl_file(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_text(dumps([BRIDGES, FOUNDER]))
+    env = make("quiz-v0", wrappers=False, questions=2, items=str(path))
+    env.reset(seed=0)
+    assert sorted(item.id for item in env.state.items) == ["t1", "t2"]
+    assert QuizGame(items=path, questions=2).pool == [BRIDGES, FOUNDER]
+
+
 # -- metrics ----------------------------------------------------------------------------------
 def test_metrics_by_hand():
     # answerable: correct (conf .9), wrong (conf .6), abstain; unanswerable: wrong (conf .5),
