@@ -28,7 +28,7 @@ def _config(tiny: str, run_dir, **overrides):
         "optim": {"epochs": 2, "minibatch_size": 4, "lr": 5e-3},
         "stages": [
             {
-                "games": [{"env": "negotiation-v0", "kwargs": {"max_turns": 4}}],
+                "games": [{"env": "negotiation-v0", "kwargs": {"max_turns": 2}}],
                 "opponents": ["scripted:negotiation/fair", "self", "snapshots"],
             }
         ],
