@@ -20,6 +20,13 @@ device and dtype), so two agents for the same spec, e.g. the policy in two seats
 model. Generation always uses whatever module is in :attr:`HFAgent.model` at call time: a
 trainer may replace it with a peft-wrapped copy.
 
+**Cache reuse.** With ``reuse_cache=True`` the agent keeps, per episode seat, the keys and
+values of the seat's last prompt and prefills only what is new on its next turn, and decodes
+with a lean loop over preallocated buffers (:mod:`palaestra.agents.fastgen`,
+:mod:`palaestra.agents.kvcache`). Caches are dropped by :meth:`HFAgent.end_episode` (the arena
+calls it), by :meth:`HFAgent.reset`, when the model's weights change, and least recently used
+first beyond ``cache_mb``.
+
 **Reproducibility.** Sampling draws from a generator seeded by ``seed``, the agent's call count
 and the batch's observations, inside a forked torch RNG state: a run with the same seed and the
 same sequence of calls gives the same text, and the global torch random state is untouched.
@@ -28,6 +35,7 @@ same sequence of calls gives the same text, and the global torch random state is
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -35,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from palaestra.agents.chat import observation_messages
+from palaestra.agents.kvcache import DEFAULT_CACHE_MB, SeatCacheStore
 from palaestra.envs.protocol import Action, Observation
 
 __all__ = ["HFAgent", "agent_from_spec", "clear_model_cache", "load_model", "resolve_device"]
@@ -88,6 +97,8 @@ def load_model(name_or_path: str, device: str | None = None, dtype: Any = None) 
 
     dev, torch_dtype = resolve_device(device, dtype)
     path = resolve_model(name_or_path)
+    if os.path.isdir(path):  # the same folder named two ways is one model
+        path = os.path.realpath(path)
     key = (path, str(dev), str(torch_dtype))
     with _CACHE_LOCK:
         if key not in _MODEL_CACHE:
@@ -180,7 +191,8 @@ class _StopOnStrings:
 def _options_error(options: dict[str, Any]) -> str:
     return (
         f"unknown hf agent option(s) {sorted(options)}; expected some of temperature, top_p, "
-        "top_k, max_new_tokens, stop, seed, train, device, dtype, batch_size, name"
+        "top_k, max_new_tokens, stop, seed, train, device, dtype, batch_size, reuse_cache, "
+        "cache_mb, name"
     )
 
 
@@ -203,6 +215,10 @@ class HFAgent:
         device: Torch device (default: CUDA if available, else CPU).
         dtype: Torch dtype (default: bf16 on CUDA, fp32 elsewhere).
         batch_size: Generate at most this many observations at once (default: all).
+        reuse_cache: Keep each seat's KV cache across turns and prefill only new tokens
+            (see the module docstring).
+        cache_mb: Cap on the memory of the kept caches, in MiB (least recently used seats
+            go first).
 
     Raises:
         ValueError: A setting is out of range.
@@ -224,6 +240,8 @@ class HFAgent:
         device: str | None = None,
         dtype: Any = None,
         batch_size: int | None = None,
+        reuse_cache: bool = False,
+        cache_mb: float = DEFAULT_CACHE_MB,
     ) -> None:
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
@@ -261,6 +279,10 @@ class HFAgent:
         self.train = bool(train)
         self.batch_size = batch_size
         self._calls = 0
+        if cache_mb < 0:
+            raise ValueError(f"cache_mb must be >= 0, got {cache_mb}")
+        self.kv_store = SeatCacheStore(int(cache_mb * 2**20)) if reuse_cache else None
+        self._fast: Any = None
 
     # -- prompts ---------------------------------------------------------------------------
 
@@ -340,7 +362,10 @@ class HFAgent:
         sampling_flags: dict[str, Any] = {"do_sample": sampling}
         if sampling:
             sampling_flags.update(temperature=1.0, top_p=1.0, top_k=0)
-        stopper = _StopOnStrings(tok, self.stop, width, len(prompts)) if self.stop else None
+        # The fast path hands the stopper only the generated tokens (no prompt in front).
+        stop_offset = 0 if self.kv_store is not None else width
+        stopper = _StopOnStrings(tok, self.stop, stop_offset, len(prompts)) if self.stop else None
+        reused = [0] * len(prompts)
 
         self._calls += 1
         seed = self._call_seed(observations)
@@ -351,7 +376,20 @@ class HFAgent:
             model.eval()
             try:
                 with torch.no_grad():
-                    sequences = model.generate(
+                    if self.kv_store is not None:
+                        fast = self._fast_generator(pad_id)
+                        out = fast.generate(
+                            [obs.seat for obs in observations],
+                            [p.ids for p in prompts],
+                            max_new_tokens=self.max_new_tokens,
+                            sample=sampling,
+                            eos_ids=eos_ids,
+                            processors=LogitsProcessorList(processors),
+                            stopper=stopper,
+                        )
+                        sequences, reused = out.tokens, out.reused
+                    else:
+                        sequences = model.generate(
                         input_ids=input_ids.to(device),
                         attention_mask=attention.to(device),
                         max_new_tokens=self.max_new_tokens,
@@ -362,11 +400,11 @@ class HFAgent:
                         eos_token_id=eos_ids or None,
                         logits_processor=LogitsProcessorList(processors),
                         stopping_criteria=StoppingCriteriaList([stopper] if stopper else []),
-                    )
+                    )[:, width:]
             finally:
                 model.train(was_training)
         latency = time.perf_counter() - started
-        new_tokens = sequences[:, width:].cpu()
+        new_tokens = sequences.cpu()
         logprobs = recorder.finish(new_tokens).cpu() if self.train else None
 
         actions = []
@@ -394,6 +432,8 @@ class HFAgent:
                 "latency": latency,
                 "batch": len(prompts),
             }
+            if self.kv_store is not None:
+                meta["reused_tokens"] = reused[row]
             action = Action(text, meta=meta)
             if logprobs is not None:
                 action.prompt_ids = list(prompt.ids)
@@ -414,8 +454,24 @@ class HFAgent:
                     ids.append(int(token))
         return ids
 
+    def _fast_generator(self, pad_id: int) -> Any:
+        from palaestra.agents.fastgen import FastGenerator
+
+        # Rebuilt when a trainer swaps the module in self.model (e.g. for a peft wrapper).
+        if self._fast is None or self._fast.model is not self.model:
+            assert self.kv_store is not None
+            self._fast = FastGenerator(self.model, self.kv_store, pad_id)
+        return self._fast
+
+    def end_episode(self, episode: str) -> None:
+        """Free the seat caches of a finished episode (a no-op without ``reuse_cache``)."""
+        if self.kv_store is not None:
+            self.kv_store.end_episode(episode)
+
     def reset(self) -> None:
-        """Nothing to forget between episodes (the call counter keeps runs reproducible)."""
+        """Drop the seat caches (the call counter keeps runs reproducible)."""
+        if self.kv_store is not None:
+            self.kv_store.clear()
 
 
 def _rng_devices(device: Any) -> list[Any]:
@@ -434,6 +490,8 @@ _OPTIONS = {
     "device",
     "dtype",
     "batch_size",
+    "reuse_cache",
+    "cache_mb",
     "tokenizer",
 }
 

@@ -241,6 +241,16 @@ def _call(fn: Callable[[], list[Action]], timeout: float | None) -> list[Action]
     return box["value"]
 
 
+def _end_episode(episode: LiveEpisode) -> None:
+    """Tell each agent of a finished episode, once, so it can free per-episode state (e.g.
+    the KV caches of its seats): the optional ``end_episode(episode_id)`` hook."""
+    agents = {id(agent): agent for agent in episode.job.agents.values()}
+    for agent in agents.values():
+        hook = getattr(agent, "end_episode", None)
+        if callable(hook):
+            hook(episode.episode_id)
+
+
 class MatchRunner:
     """Plays many episodes at once, batching every agent's pending turns.
 
@@ -318,6 +328,8 @@ class MatchRunner:
                 if not finished:
                     break
                 live = [episode for episode in live if episode not in finished]
+                for episode in finished:
+                    _end_episode(episode)
                 yield from finished
             if not live:
                 return
