@@ -390,17 +390,17 @@ class HFAgent:
                         sequences, reused = out.tokens, out.reused
                     else:
                         sequences = model.generate(
-                        input_ids=input_ids.to(device),
-                        attention_mask=attention.to(device),
-                        max_new_tokens=self.max_new_tokens,
-                        **sampling_flags,
-                        repetition_penalty=1.0,
-                        num_beams=1,
-                        pad_token_id=pad_id,
-                        eos_token_id=eos_ids or None,
-                        logits_processor=LogitsProcessorList(processors),
-                        stopping_criteria=StoppingCriteriaList([stopper] if stopper else []),
-                    )[:, width:]
+                            input_ids=input_ids.to(device),
+                            attention_mask=attention.to(device),
+                            max_new_tokens=self.max_new_tokens,
+                            **sampling_flags,
+                            repetition_penalty=1.0,
+                            num_beams=1,
+                            pad_token_id=pad_id,
+                            eos_token_id=eos_ids or None,
+                            logits_processor=LogitsProcessorList(processors),
+                            stopping_criteria=StoppingCriteriaList([stopper] if stopper else []),
+                        )[:, width:]
             finally:
                 model.train(was_training)
         latency = time.perf_counter() - started
