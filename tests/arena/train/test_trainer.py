@@ -122,3 +122,27 @@ def test_few_steps_checkpoint_and_exact_resume(tiny, tmp_path):
 def test_resume_without_checkpoint_fails(tiny, tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         Trainer(_config(tiny, tmp_path), resume=True)
+
+
+def test_full_finetune_keeps_a_frozen_reference(tiny, tmp_path):
+    config = _config(tiny, tmp_path, policy={"spec": f"hf:{tiny}", "finetune": "full"},
+                     optim={"lr": 1e-2})  # fmt: skip
+    trainer = Trainer(config)
+    batch = _toy_batch(trainer)
+    first = trainer.update(batch)
+    assert first["kl"] == pytest.approx(0.0, abs=1e-6)  # the reference is the initial model
+    second = trainer.update(batch)
+    assert second["kl"] > 0
+    with torch.no_grad():
+        ref, _, _ = trainer.policy.logprobs(batch, reference=True)
+    old = torch.tensor(batch[0].logprobs)
+    assert torch.allclose(ref[0, -len(batch[0].logprobs) :], old, atol=1e-5)
+
+
+def test_cli_train_reports_a_bad_config(tmp_path, capsys):
+    from palaestra.cli import main
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("steps: 0\nstages: [{games: [{env: negotiation-v0}]}]\n")
+    assert main(["train", str(path)]) == 2
+    assert "steps: Input should be greater than or equal to 1" in capsys.readouterr().err
