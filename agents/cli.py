@@ -56,6 +56,9 @@ def _pull(args: argparse.Namespace) -> int:
         TextColumn("{task.completed}/{task.total} stages"),
         TimeElapsedColumn(),
     )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one progress display: ours
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task(f"{alias.name}: starting", total=len(alias.stages))
         started: list[str] = []

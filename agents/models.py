@@ -30,8 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from palaestra.agents.tiny import ensure_tiny_model
-
 #: A progress callback: called with the name of each stage as it starts.
 Progress = Callable[[str], None]
 
@@ -183,8 +181,6 @@ def pull_model(name: str, *, force: bool = False, progress: Progress | None = No
     target = alias.path
     if alias.cached and not force:
         return target
-    if name == "tiny" and not force:
-        return ensure_tiny_model(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
