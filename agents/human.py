@@ -46,6 +46,7 @@ class HumanAgent:
         actions = []
         for obs in observations:
             body = obs.text[: len(obs.text) - len(obs.instruction)] if obs.instruction else obs.text
+            body = body.rstrip()  # blank lines before the instruction are not part of the past
             seen = self._seen.get(obs.seat, "")
             if self.show == "new" and seen and body.startswith(seen):
                 shown = body[len(seen) :].strip()

@@ -205,3 +205,25 @@ def test_messages_without_observation_become_one(observations):
         assert agent.act(observations[1:2])[0].text == "fine"
     obs = observations[1]
     assert seen == [f"{obs.preamble}\n\n{obs.text[len(obs.preamble) :].strip()}"]
+
+
+def test_palaestra_serve_command_over_http(observations):
+    import re
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "palaestra.cli", "serve", "random?seed=5", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stderr.readline()
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/v1)", line)
+        assert match, line
+        agent = make_agent(f"openai:random@{match.group(1)}?send_observation=true")
+        texts = [a.text for a in agent.act(observations[:2])]
+        assert texts == [a.text for a in RandomAgent(seed=5).act(observations[:2])]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

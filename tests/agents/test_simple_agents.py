@@ -81,3 +81,20 @@ def test_human_agent_full_view_and_reset():
     assert stdout.getvalue().count("You are bob.") == 2
     with pytest.raises(ValueError, match="show must be 'full' or 'new'"):
         HumanAgent(show="some")
+
+
+def test_human_sees_why_a_move_was_invalid_in_a_real_game():
+    from palaestra.arena.play import play_episode
+
+    stdout = io.StringIO()
+    human = HumanAgent(stdin=io.StringIO("ACCEPT\nhello there\nNO DEAL\n"), stdout=stdout)
+    result = play_episode(
+        "negotiation-v0", [human, make_agent("scripted:negotiation/hard")], seed=1
+    )
+    turns = stdout.getvalue().split("=== negotiation-v0 · you are alice ===")[1:]
+    assert len(turns) == 3  # ACCEPT was invalid and asked again; then talk; then NO DEAL
+    assert "Invalid move: there is no offer from the other player to accept" in turns[1]
+    assert "Your private values" in turns[0]
+    assert "Your private values" not in turns[1]  # only what is new is shown again
+    assert "[you] hello there" in turns[2] and "OFFER: book=" in turns[2]
+    assert result.returns == {"alice": 0.0, "bob": 0.0} and result.errors == []
