@@ -104,8 +104,16 @@ def load_model(name_or_path: str, device: str | None = None, dtype: Any = None) 
         if key not in _MODEL_CACHE:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(path)
+                model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+            except OSError as err:  # transformers' "not a folder, not on the hub" error
+                from palaestra.agents.models import ALIASES
+
+                raise FileNotFoundError(
+                    f"cannot load model {name_or_path!r}: expected an alias "
+                    f"{sorted(ALIASES)}, a local model directory or a hub id ({err})"
+                ) from err
             _MODEL_CACHE[key] = (model.to(dev).eval(), tokenizer)
         return _MODEL_CACHE[key]
 

@@ -208,3 +208,8 @@ def test_bad_settings(greedy, kwargs, message):
 def test_observation_without_preamble_is_one_user_message(greedy):
     obs = Observation(text="just talk", game="chat", role="a")
     assert greedy.messages(obs) == [{"role": "user", "content": "just talk"}]
+
+
+def test_missing_model_says_what_was_expected(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"expected an alias \['smollm2-135m', 'tiny'\]"):
+        make_agent(f"hf:{tmp_path / 'no-such-model'}")
