@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/palaestra play negotiation-v0 scripted:negotiation/hard scripted:negotiation/fair --seed 1
+	$(VENV)/bin/palaestra tournament examples/quickstart.toml --resume
 
 lint: install
 	$(VENV)/bin/ruff check .

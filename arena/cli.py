@@ -13,7 +13,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "episodes in <output>/episodes.jsonl, then write ratings.json and the report.",
     )
     p.add_argument("config", help="tournament config (.toml or .yaml); see docs/arena.md")
-    p.add_argument("--resume", action="store_true", help="continue a killed or aborted run")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in the output directory (a killed or aborted one), if any",
+    )
     p.add_argument("--output", default=None, help="run directory (overrides the config)")
     p.add_argument("--backend", choices=("local", "ray"), default=None, help="where to play")
     p.add_argument("--concurrency", type=int, default=None, help="episodes in play at once")

@@ -293,18 +293,14 @@ def run_tournament(
 def finish_run(
     run_dir: Path, records: list[EpisodeRecord], console: Console, report: bool = True
 ) -> tuple[dict[str, Any], Path | None]:
-    """Write ``ratings.json``, print the tables, and write the report (if available)."""
+    """Write ``ratings.json``, print the tables, and write the report (``report.html``)."""
     from palaestra.arena.summary import print_summary, write_ratings
 
     _, summary = write_ratings(run_dir, records)
     print_summary(records, console, summary)
     report_path: Path | None = None
     if report:
-        try:
-            from palaestra.arena.report import write_report
-        except ImportError:  # the report module is optional in a minimal install
-            write_report = None
-        if write_report is not None:
-            written = write_report(run_dir)
-            report_path = Path(written) if written else None
+        from palaestra.arena.report import write_report
+
+        report_path = Path(write_report(run_dir, records, summary=summary))
     return summary, report_path
