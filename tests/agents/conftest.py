@@ -1,9 +1,20 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from palaestra.agents.models import pull_model
 from palaestra.envs.protocol import Observation
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from two threads, and on a busy two-core machine the second
+    thread's spin-waits make them many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
