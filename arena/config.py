@@ -119,11 +119,14 @@ class RayConfig(_Strict):
             local cluster.
         num_cpus: CPUs of the local cluster (ignored when connecting to one).
         workers: Worker actors (default: the cluster's CPUs).
+        runtime_env: Ray's ``runtime_env`` for the workers (e.g. ``{"pip": [...]}``,
+            ``{"env_vars": {...}}``), to ship what a cluster's nodes lack.
     """
 
     address: str | None = None
     num_cpus: int | None = Field(default=None, ge=1)
     workers: int | None = Field(default=None, ge=1)
+    runtime_env: dict[str, Any] | None = None
 
 
 class TournamentConfig(_Strict):

@@ -72,6 +72,8 @@ def play_ray(plans: list[EpisodePlan], config: TournamentConfig) -> Iterator[Epi
             kwargs["address"] = config.ray.address
         elif config.ray.num_cpus:
             kwargs["num_cpus"] = config.ray.num_cpus
+        if config.ray.runtime_env:
+            kwargs["runtime_env"] = config.ray.runtime_env
         ray.init(**kwargs)
     try:
         workers_n = config.ray.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -95,7 +97,13 @@ def play_ray(plans: list[EpisodePlan], config: TournamentConfig) -> Iterator[Epi
             ready, _ = ray.wait(list(in_flight), num_returns=1)
             worker = in_flight.pop(ready[0])
             submit(worker)
-            for data in ray.get(ready[0]):
+            try:
+                chunk_records = ray.get(ready[0])
+            except ray.exceptions.RayTaskError as err:
+                # Re-raise the worker's own error (AgentFailure under on_error="abort").
+                cause = getattr(err, "cause", None)
+                raise (cause if isinstance(cause, Exception) else err) from None
+            for data in chunk_records:
                 yield EpisodeRecord.from_dict(data)
         for worker in workers:
             ray.kill(worker)

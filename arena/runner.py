@@ -75,6 +75,10 @@ class AgentFailure(RuntimeError):
         super().__init__(f"agent {agent!r} failed as {role} in episode {episode_id!r}: {error}")
         self.episode_id, self.role, self.agent, self.error = episode_id, role, agent, error
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str, str]]:
+        # Picklable, so that it crosses process boundaries (Ray workers) intact.
+        return type(self), (self.episode_id, self.role, self.agent, self.error)
+
 
 def _tokens(action: Action) -> int:
     if action.completion_ids is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,18 +45,23 @@ class Recorder:
 class Failing:
     """Plays like ``random`` but fails on the episodes in ``fail_on``.
 
-    ``mode``: ``"raise"`` raises from ``act``; ``"error"`` returns ``Action(error=...)``;
-    ``"sleep"`` sleeps ``delay`` seconds; ``"count"`` returns one action too few.
+    ``fail_on`` holds episode ids (``"*"``: every episode). ``mode``: ``"raise"`` raises from
+    ``act``; ``"error"`` returns ``Action(error=...)``; ``"sleep"`` sleeps ``delay`` seconds;
+    ``"count"`` returns one action too few.
     """
 
-    def __init__(self, fail_on: set[str], mode: str = "raise", delay: float = 0.5) -> None:
+    def __init__(self, fail_on: Collection[str], mode: str = "raise", delay: float = 0.5) -> None:
         self.name = f"failing-{mode}"
         self.fail_on, self.mode, self.delay = fail_on, mode, delay
         self.inner = RandomAgent(seed=1)
 
     def act(self, observations: Sequence[Observation]) -> list[Action]:
         actions = self.inner.act(observations)
-        bad = [i for i, o in enumerate(observations) if o.episode in self.fail_on]
+        bad = [
+            i
+            for i, o in enumerate(observations)
+            if o.episode in self.fail_on or "*" in self.fail_on
+        ]
         if not bad:
             return actions
         if self.mode == "raise":
