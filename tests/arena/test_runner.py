@@ -205,3 +205,20 @@ def test_a_local_model_generates_for_all_its_pending_turns_in_one_batch():
         assert len(t.train["completion_ids"]) == len(t.train["logprobs"]) == t.tokens <= 6
     total = sum(t.tokens for t in turns)
     assert sum(r.stats[model.name]["tokens"] for r in records) == total > 0
+
+
+def test_progress_bar_counts_episodes_and_shows_throughput():
+    from rich.console import Console
+
+    from palaestra.arena.progress import episode_progress
+
+    console = Console(record=True, width=100, force_terminal=False)
+    with episode_progress(5, completed=2, description="run", console=console) as advance:
+        advance()
+        advance()
+    text = console.export_text()
+    assert "run" in text and "4/5" in text and "ep/min" in text and "ETA" in text
+    records = list(
+        MatchRunner(2, progress=True).run([neg_job(s, Recorder(), Recorder()) for s in range(3)])
+    )
+    assert len(records) == 3
