@@ -259,3 +259,16 @@ def test_resume_after_sigkill_loses_and_repeats_nothing(tmp_path):
     assert len(lines) == len(resumed) == 30  # no episode written twice
     assert set(resumed) == set(clean_records)
     assert resumed == clean_records  # and each one as a clean run plays it
+
+
+def test_quickstart_config_puts_the_model_in_every_role_of_every_game():
+    config = load_config(HERE.parents[1] / "examples" / "quickstart.toml")
+    plans = build_schedule(config)
+    assert config.agents["smollm2"].spec == "hf:smollm2-135m"
+    for game in config.games:
+        roles = {r for p in plans if p.game == game.label for r in p.seating}
+        played = {
+            r for p in plans if p.game == game.label for r, a in p.seating.items() if a == "smollm2"
+        }
+        assert played == roles, game.label
+    assert {p.env_id for p in plans} >= {"negotiation-v0", "debate-v0"}
