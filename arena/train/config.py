@@ -276,6 +276,9 @@ class TrainConfig(_Section):
     """Episodes per group: same game, seed, seat and opponent."""
     concurrency: int = Field(16, ge=1)
     """Episodes the match runner steps at once."""
+    log_episodes: bool = False
+    """Append every training episode's record (transcript, rewards, token ids) to
+    ``episodes.jsonl`` in the run directory, to read what the policy actually says."""
     policy: PolicyConfig = PolicyConfig()
     """The model being trained and how."""
     optim: OptimConfig = OptimConfig()

@@ -97,11 +97,13 @@ class Trainer:
         self._agents: dict[str, Agent] = {}
         self._roles: dict[str, tuple[str, ...]] = {}
         self.metrics_path = self.run_dir / "metrics.jsonl"
+        self.episodes_path = self.run_dir / "episodes.jsonl"
         if resume:
             self.load_checkpoint(self.latest_checkpoint())
         else:
             (self.run_dir / "config.json").write_text(config.model_dump_json(indent=2))
             self.metrics_path.write_text("")
+            self.episodes_path.unlink(missing_ok=True)
 
     # -- agents -----------------------------------------------------------------------------
     def agent(self, name: str) -> Agent:
@@ -268,6 +270,9 @@ class Trainer:
         stage = self.curriculum.current
         records = list(self.runner.run(self.rollout_jobs()))
         rollout_seconds = time.perf_counter() - started
+        if cfg.log_episodes:
+            with self.episodes_path.open("a") as f:
+                f.writelines(r.to_json() + "\n" for r in records)
         self._league_results(records)
         self_reward_games = {g.env for g in stage.games if g.self_reward}
         samples = build_samples(records, {POLICY_NAME}, cfg, self_reward_games)
@@ -506,4 +511,8 @@ class Trainer:
             lines = self.metrics_path.read_text().splitlines()
             kept = [ln for ln in lines if ln and json.loads(ln)["step"] <= self.step]
             self.metrics_path.write_text("".join(ln + "\n" for ln in kept))
+        if self.episodes_path.exists():  # rollouts of step k carry meta.step k - 1
+            lines = self.episodes_path.read_text().splitlines()
+            kept = [ln for ln in lines if ln and json.loads(ln)["meta"]["step"] < self.step]
+            self.episodes_path.write_text("".join(ln + "\n" for ln in kept))
         log.info("resumed from %s at step %d", folder, self.step)

@@ -3,6 +3,7 @@
     python benchmarks/learning/run.py negotiation          # the full run (~45 min, 2 cores)
     python benchmarks/learning/run.py quiz --smoke         # 2 steps, tiny eval: a plumbing check
     python benchmarks/learning/run.py negotiation --resume # continue a killed run
+    python benchmarks/learning/run.py negotiation --summarise  # rewrite results from metrics
 
 Writes ``benchmarks/learning/results/<name>[-smoke].json`` (the figures: held-out metrics with
 95% confidence intervals at the first and last evaluation, whether the intervals overlap,
@@ -62,7 +63,9 @@ def compare(rows: list[dict]) -> dict:
     out = {}
     for key in sorted(first):
         for suffix, higher in WATCHED:
-            if not key.startswith("eval/") or not key.endswith(f"/{suffix}"):
+            if not key.startswith("eval/") or key.count("/") < 2:
+                continue
+            if not key.endswith(f"/{suffix}"):
                 continue
             if key not in last:
                 continue
@@ -89,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="2 steps and a tiny evaluation")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     parser.add_argument("--steps", type=int, default=None, help="override the config's steps")
+    parser.add_argument(
+        "--summarise", action="store_true", help="only rewrite the results from the run's metrics"
+    )
     args = parser.parse_args(argv)
 
     path = HERE / f"{args.name}.yaml"
@@ -99,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         data["steps"] = args.steps
     config = parse_config(data)
     started = time.perf_counter()
-    trainer = Trainer(config, resume=args.resume)
-    trainer.run()
+    if not args.summarise:
+        Trainer(config, resume=args.resume).run()
     wall = time.perf_counter() - started
 
     rows = read_metrics(Path(config.run_dir) / "metrics.jsonl")
@@ -109,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "config": str(path.relative_to(HERE.parent.parent)),
         "smoke": args.smoke,
-        "steps": trainer.step,
-        "wall_seconds_this_invocation": wall,
+        "steps": steps[-1]["step"] if steps else 0,
+        "wall_seconds_this_invocation": None if args.summarise else wall,
         "mean_step_seconds": sum(r["time/step_s"] for r in steps) / max(1, len(steps)),
         "mean_rollout_tokens_per_second": sum(r["time/tokens_per_s"] for r in steps)
         / max(1, len(steps)),

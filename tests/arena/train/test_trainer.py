@@ -28,7 +28,9 @@ def _config(tiny: str, run_dir, **overrides):
         "optim": {"epochs": 2, "minibatch_size": 4, "lr": 5e-3},
         "stages": [
             {
-                "games": [{"env": "negotiation-v0", "kwargs": {"max_turns": 4}}],
+                "games": [
+                    {"env": "negotiation-v0", "kwargs": {"max_turns": 4}, "roles": ["alice"]}
+                ],
                 "opponents": ["scripted:negotiation/fair", "self", "snapshots"],
             }
         ],
@@ -37,6 +39,7 @@ def _config(tiny: str, run_dir, **overrides):
         "rewards": {"length_penalty": 0.05, "length_free_tokens": 3, "invalid_move_penalty": -1},
         "eval": {"every": 3, "episodes": 2, "opponents": ["initial"]},
         "checkpoint": {"every": 2},
+        "log_episodes": True,
         **overrides,
     }
     return parse_config(data)
@@ -107,6 +110,8 @@ def test_few_steps_checkpoint_and_exact_resume(tiny, tmp_path):
     first.run(steps=2)
     with (tmp_path / "b" / "metrics.jsonl").open("a") as f:  # a step the kill interrupted
         f.write(json.dumps({"step": 3, "stage": "main", "partial": True}) + "\n")
+    with (tmp_path / "b" / "episodes.jsonl").open("a") as f:
+        f.write(json.dumps({"meta": {"step": 2}, "partial": True}) + "\n")
     del first
     resumed = Trainer(_config(tiny, tmp_path / "b"), resume=True)
     assert resumed.step == 2
@@ -115,6 +120,8 @@ def test_few_steps_checkpoint_and_exact_resume(tiny, tmp_path):
     assert _strip(rows_b) == _strip(rows_a[2:])
     logged = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logged] == [0, 1, 2, 3]
+    episodes = (tmp_path / "b" / "episodes.jsonl").read_text().splitlines()
+    assert [json.loads(x)["meta"]["step"] for x in episodes] == [0] * 4 + [1] * 4 + [2] * 4
     resumed_final = resumed.policy.trainable_state()
     assert all(torch.equal(final[k], resumed_final[k]) for k in final)
 
