@@ -50,6 +50,9 @@ def _tournament(args: argparse.Namespace) -> int:
             console=console,
             report=not args.no_report,
         )
+    except ImportError as err:  # e.g. --backend ray without ray installed
+        console.print(f"palaestra tournament: error: {err}", style="red", markup=False)
+        return 2
     except AgentFailure as err:
         console.print(
             f"run aborted: {err}\nthe episodes played so far are in {config.run_dir}; "
@@ -61,8 +64,9 @@ def _tournament(args: argparse.Namespace) -> int:
     console.print(
         f"{result.played} episodes played ({result.scheduled} scheduled) -> {result.run_dir}",
         markup=False,
+        soft_wrap=True,  # paths stay on one line, to be copied
     )
-    console.print(f"ratings: {result.run_dir / 'ratings.json'}", markup=False)
+    console.print(f"ratings: {result.run_dir / 'ratings.json'}", markup=False, soft_wrap=True)
     if result.report is not None:
-        console.print(f"report: {result.report}", markup=False)
+        console.print(f"report: {result.report}", markup=False, soft_wrap=True)
     return 0

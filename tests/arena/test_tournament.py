@@ -272,3 +272,24 @@ def test_quickstart_config_puts_the_model_in_every_role_of_every_game():
         }
         assert played == roles, game.label
     assert {p.env_id for p in plans} >= {"negotiation-v0", "debate-v0"}
+
+
+def test_cli_runs_a_tournament_and_names_the_bad_key_of_a_broken_config(tmp_path, capsys):
+    from palaestra.cli import main
+
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        f"name: cli\nepisodes: 1\noutput: {tmp_path / 'run'}\n"
+        "agents: {r: random, f: 'scripted:negotiation/fair'}\n"
+        "games: [{id: negotiation-v0, args: {max_turns: 4}}]\n"
+    )
+    assert main(["tournament", str(good), "--no-progress", "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert "2 episodes played (2 scheduled)" in out
+    assert f"ratings: {tmp_path / 'run' / 'ratings.json'}" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'episodes = 1\n[agents]\nr = "random"\nf = "random"\n[[games]]\nid = "chess-v0"\n'
+    )
+    assert main(["tournament", str(bad)]) == 2
+    assert "games.0.id: unknown env id 'chess-v0'" in capsys.readouterr().err
