@@ -43,11 +43,10 @@ WATCHED = (
 
 
 def smoke(config_data: dict) -> dict:
-    """The smallest run that exercises every part: 2 steps, one group, 4 eval seeds."""
+    """The smallest run that exercises every part: 2 steps of one group, 4 eval seeds."""
     data = dict(config_data)
     data["steps"] = 2
-    data["group_size"] = min(data.get("group_size", 4), 2)
-    data["episodes_per_step"] = data["group_size"] * 2
+    data["episodes_per_step"] = data.get("group_size", 4)
     data["eval"] = {**data.get("eval", {}), "every": 2, "episodes": 4}
     data["checkpoint"] = {"every": 1, "keep": 1}
     data["run_dir"] = str(data["run_dir"]) + "-smoke"
