@@ -20,7 +20,7 @@ device and dtype), so two agents for the same spec, e.g. the policy in two seats
 model. Generation always uses whatever module is in :attr:`HFAgent.model` at call time: a
 trainer may replace it with a peft-wrapped copy.
 
-**Cache reuse.** With ``reuse_cache=True`` the agent keeps, per episode seat, the keys and
+**Cache reuse.** By default (``reuse_cache=True``) the agent keeps, per episode seat, the keys and
 values of the seat's last prompt and prefills only what is new on its next turn, and decodes
 with a lean loop over preallocated buffers (:mod:`palaestra.agents.fastgen`,
 :mod:`palaestra.agents.kvcache`). Caches are dropped by :meth:`HFAgent.end_episode` (the arena
@@ -224,7 +224,7 @@ class HFAgent:
         dtype: Torch dtype (default: bf16 on CUDA, fp32 elsewhere).
         batch_size: Generate at most this many observations at once (default: all).
         reuse_cache: Keep each seat's KV cache across turns and prefill only new tokens
-            (see the module docstring).
+            (see the module docstring); ``False`` uses plain ``generate``.
         cache_mb: Cap on the memory of the kept caches, in MiB (least recently used seats
             go first).
 
@@ -248,7 +248,7 @@ class HFAgent:
         device: str | None = None,
         dtype: Any = None,
         batch_size: int | None = None,
-        reuse_cache: bool = False,
+        reuse_cache: bool = True,
         cache_mb: float = DEFAULT_CACHE_MB,
     ) -> None:
         if temperature < 0:

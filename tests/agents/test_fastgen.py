@@ -14,7 +14,8 @@ from palaestra.agents.specs import AgentSpecError
 from palaestra.arena.runner import EpisodeJob, MatchRunner
 from palaestra.envs import make
 
-GREEDY = "hf:tiny?temperature=0&max_new_tokens=6&train=true"
+GREEDY = "hf:tiny?temperature=0&max_new_tokens=6&train=true&reuse_cache=false"
+REUSED = GREEDY.replace("reuse_cache=false", "reuse_cache=true")
 
 
 def _play(spec: str, game: str, seeds: range, concurrency: int = 3):
@@ -35,7 +36,7 @@ def _turns(records):
 @pytest.mark.parametrize("game", ["negotiation-v0", "taboo-v0"])
 def test_whole_episodes_are_identical_with_and_without_reuse(palaestra_home, game):
     _, plain = _play(GREEDY, game, range(3))
-    agent, reused = _play(GREEDY + "&reuse_cache=true", game, range(3))
+    agent, reused = _play(REUSED, game, range(3))
     assert _turns(reused) == _turns(plain)
     assert [r.returns for r in reused] == [r.returns for r in plain]
     # Every prompt token was either prefilled or read from a seat cache, and the cache served a
@@ -53,7 +54,7 @@ def test_concurrency_and_refills_do_not_change_the_text(palaestra_home):
     # Concurrency 2 over 3 episodes: a new episode (no cache) joins seats with long caches,
     # so prefill groups of very different lengths meet in one call.
     _, plain = _play(GREEDY, "negotiation-v0", range(3), concurrency=3)
-    _, reused = _play(GREEDY + "&reuse_cache=true", "negotiation-v0", range(3), concurrency=2)
+    _, reused = _play(REUSED, "negotiation-v0", range(3), concurrency=2)
     assert _turns(reused) == _turns(plain)
 
 
@@ -67,7 +68,7 @@ def _extend(obs, extra: str):
 def test_second_turn_reuses_the_prefix_and_logprobs_match_a_forward_pass(
     palaestra_home, observations
 ):
-    agent = make_agent(GREEDY + "&reuse_cache=true")
+    agent = make_agent(REUSED)
     plain = make_agent(GREEDY)
     agent.act(observations)
     later = [_extend(obs, "[bob] OFFER: book=0 hat=1 ball=3.") for obs in observations]
@@ -85,7 +86,7 @@ def test_second_turn_reuses_the_prefix_and_logprobs_match_a_forward_pass(
 
 
 def test_rewritten_text_falls_back_to_a_full_prefill(palaestra_home, observations):
-    agent = make_agent(GREEDY + "&reuse_cache=true")
+    agent = make_agent(REUSED)
     plain = make_agent(GREEDY)
     agent.act(observations)
     # Same seats, but the preamble was rewritten: only the chat template's opening matches.
@@ -104,7 +105,7 @@ def test_rewritten_text_falls_back_to_a_full_prefill(palaestra_home, observation
 
 
 def test_changed_weights_drop_the_caches(palaestra_home, observations):
-    agent = make_agent(GREEDY + "&reuse_cache=true")
+    agent = make_agent(REUSED)
     agent.act(observations)
     assert len(agent.kv_store) == 4
     param = next(agent.model.parameters())
@@ -119,7 +120,9 @@ def test_stop_strings_and_early_finishers_match_generate(palaestra_home, observa
     free = make_agent(GREEDY.replace("max_new_tokens=6", "max_new_tokens=12")).act(observations)
     stops = sorted({a.text.replace("\ufffd", "")[2:4] for a in free if len(a.text) > 6})
     spec = f"{GREEDY.replace('max_new_tokens=6', 'max_new_tokens=12')}"
-    plain = HFAgent("tiny", temperature=0, max_new_tokens=12, stop=stops, train=True)
+    plain = HFAgent(
+        "tiny", temperature=0, max_new_tokens=12, stop=stops, train=True, reuse_cache=False
+    )
     fast = HFAgent(
         "tiny", temperature=0, max_new_tokens=12, stop=stops, train=True, reuse_cache=True
     )
@@ -138,7 +141,7 @@ def test_seeded_sampling_with_reuse_is_reproducible(palaestra_home, observations
 
 
 def test_a_zero_cap_keeps_nothing_and_changes_nothing(palaestra_home, observations):
-    agent = make_agent(GREEDY + "&reuse_cache=true&cache_mb=0")
+    agent = make_agent(REUSED + "&cache_mb=0")
     expected = [a.text for a in make_agent(GREEDY).act(observations)]
     assert [a.text for a in agent.act(observations)] == expected
     assert len(agent.kv_store) == 0
@@ -147,13 +150,14 @@ def test_a_zero_cap_keeps_nothing_and_changes_nothing(palaestra_home, observatio
 def test_spec_options(palaestra_home):
     agent = make_agent("hf:tiny?reuse_cache=true&cache_mb=64")
     assert agent.kv_store is not None and agent.kv_store.max_bytes == 64 * 2**20
-    assert make_agent("hf:tiny").kv_store is None
+    assert make_agent("hf:tiny").kv_store is not None  # on by default
+    assert make_agent("hf:tiny?reuse_cache=false").kv_store is None
     with pytest.raises(AgentSpecError, match="cache_mb"):
         make_agent("hf:tiny?reuse_cache=true&cache_mb=-1")
 
 
 def test_end_episode_and_reset_free_the_seats(palaestra_home, observations):
-    agent = make_agent(GREEDY + "&reuse_cache=true")
+    agent = make_agent(REUSED)
     agent.act(observations)
     agent.end_episode("ep0")
     assert len(agent.kv_store) == 3 and "ep0/alice" not in agent.kv_store
