@@ -29,7 +29,7 @@ from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.runner import EpisodeJob, MatchRunner
 from palaestra.arena.store import EpisodeStore
 from palaestra.envs import make
-from palaestra.envs.protocol import Agent
+from palaestra.envs.protocol import Action, Agent, Observation
 
 CONFIG_FILE = "config.json"
 
@@ -173,11 +173,16 @@ class _Renamed:
     def __init__(self, agent: Agent, name: str) -> None:
         self.agent, self.name = agent, name
 
-    def act(self, observations):  # type: ignore[no-untyped-def]
+    def act(self, observations: Sequence[Observation]) -> list[Action]:
         return self.agent.act(observations)
 
     def reset(self) -> None:
         self.agent.reset()
+
+    def end_episode(self, episode: str) -> None:
+        hook = getattr(self.agent, "end_episode", None)
+        if callable(hook):
+            hook(episode)
 
 
 def play_local(plans: list[EpisodePlan], config: TournamentConfig) -> Iterator[EpisodeRecord]:
