@@ -37,7 +37,13 @@ from typing import Any
 
 from palaestra.agents.kvcache import SeatCacheStore, SeatKV
 
-__all__ = ["PAD_WASTE", "FastGenerator", "GenerationStats", "weights_version"]
+__all__ = [
+    "PAD_WASTE",
+    "FastGenerator",
+    "GenerationStats",
+    "unsupported_settings",
+    "weights_version",
+]
 
 #: A prefill group may hold up to this fraction of padding tokens over its real tokens.
 PAD_WASTE = 0.25
@@ -50,6 +56,47 @@ def weights_version(model: Any) -> tuple[Any, ...]:
     dict or a swapped module all change the key, and cached keys/values are then dropped.
     """
     return (id(model), tuple((id(p), p._version) for p in model.parameters()))
+
+
+#: ``generation_config`` fields whose non-default values make ``generate`` apply logits
+#: processors this loop does not (the ``hf:`` agent then keeps using ``generate``).
+_GENERATE_ONLY = {
+    "no_repeat_ngram_size": 0,
+    "encoder_no_repeat_ngram_size": 0,
+    "bad_words_ids": None,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
+    "forced_bos_token_id": None,
+    "forced_eos_token_id": None,
+    "sequence_bias": None,
+    "exponential_decay_length_penalty": None,
+    "min_length": 0,
+    "min_new_tokens": None,
+    "epsilon_cutoff": 0.0,
+    "eta_cutoff": 0.0,
+    "typical_p": 1.0,
+    "min_p": None,
+    "renormalize_logits": False,
+    "guidance_scale": None,
+    "watermarking_config": None,
+}
+
+
+def unsupported_settings(model: Any) -> list[str]:
+    """Names of ``model.generation_config`` settings that only ``generate`` would apply.
+
+    The ``hf:`` agent passes neutral values for repetition penalty and sampling warpers, but
+    a checkpoint's generation config may also ask for n-gram bans, suppressed tokens and the
+    like; for such a model the agent falls back to ``generate`` so that the text is the same.
+    """
+    config = getattr(model, "generation_config", None)
+    if config is None:
+        return []
+    return [
+        name
+        for name, neutral in _GENERATE_ONLY.items()
+        if getattr(config, name, neutral) not in (neutral, None)
+    ]
 
 
 @dataclass

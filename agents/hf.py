@@ -371,7 +371,8 @@ class HFAgent:
         if sampling:
             sampling_flags.update(temperature=1.0, top_p=1.0, top_k=0)
         # The fast path hands the stopper only the generated tokens (no prompt in front).
-        stop_offset = 0 if self.kv_store is not None else width
+        fast = self._fast_generator(pad_id)
+        stop_offset = 0 if fast is not None else width
         stopper = _StopOnStrings(tok, self.stop, stop_offset, len(prompts)) if self.stop else None
         reused = [0] * len(prompts)
 
@@ -384,8 +385,7 @@ class HFAgent:
             model.eval()
             try:
                 with torch.no_grad():
-                    if self.kv_store is not None:
-                        fast = self._fast_generator(pad_id)
+                    if fast is not None:
                         out = fast.generate(
                             [obs.seat for obs in observations],
                             [p.ids for p in prompts],
@@ -440,7 +440,7 @@ class HFAgent:
                 "latency": latency,
                 "batch": len(prompts),
             }
-            if self.kv_store is not None:
+            if fast is not None:
                 meta["reused_tokens"] = reused[row]
             action = Action(text, meta=meta)
             if logprobs is not None:
@@ -463,11 +463,14 @@ class HFAgent:
         return ids
 
     def _fast_generator(self, pad_id: int) -> Any:
-        from palaestra.agents.fastgen import FastGenerator
+        """The cache-reusing generator, or ``None`` for plain ``generate`` (reuse off, or a
+        generation config asking for processors that only ``generate`` applies)."""
+        from palaestra.agents.fastgen import FastGenerator, unsupported_settings
 
+        if self.kv_store is None or unsupported_settings(self.model):
+            return None
         # Rebuilt when a trainer swaps the module in self.model (e.g. for a peft wrapper).
         if self._fast is None or self._fast.model is not self.model:
-            assert self.kv_store is not None
             self._fast = FastGenerator(self.model, self.kv_store, pad_id)
         return self._fast
 

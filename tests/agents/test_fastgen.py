@@ -147,6 +147,19 @@ def test_a_zero_cap_keeps_nothing_and_changes_nothing(palaestra_home, observatio
     assert len(agent.kv_store) == 0
 
 
+def test_generation_config_extras_fall_back_to_generate(palaestra_home, observations):
+    agent = make_agent(REUSED)
+    config = agent.model.generation_config
+    try:
+        config.no_repeat_ngram_size = 2  # a processor only generate() applies
+        expected = [a.text for a in make_agent(GREEDY).act(observations)]
+        actions = agent.act(observations)
+    finally:
+        config.no_repeat_ngram_size = 0
+    assert [a.text for a in actions] == expected
+    assert all("reused_tokens" not in a.meta for a in actions) and len(agent.kv_store) == 0
+
+
 def test_spec_options(palaestra_home):
     agent = make_agent("hf:tiny?reuse_cache=true&cache_mb=64")
     assert agent.kv_store is not None and agent.kv_store.max_bytes == 64 * 2**20
