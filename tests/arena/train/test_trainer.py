@@ -153,3 +153,18 @@ def test_cli_train_reports_a_bad_config(tmp_path, capsys):
     path.write_text("steps: 0\nstages: [{games: [{env: negotiation-v0}]}]\n")
     assert main(["train", str(path)]) == 2
     assert "steps: Input should be greater than or equal to 1" in capsys.readouterr().err
+
+
+def test_trainer_forward_reproduces_the_sampling_logprobs(tiny, tmp_path):
+    from palaestra.arena.train.samples import build_samples
+
+    config = _config(tiny, tmp_path, policy={"spec": f"hf:{tiny}?temperature=0.7"})
+    trainer = Trainer(config)
+    records = list(trainer.runner.run(trainer.rollout_jobs()))
+    samples = build_samples(records, {"policy"}, config)
+    assert len({s.episode for s in samples}) == 4 and max(s.tokens for s in samples) > 1
+    with torch.no_grad():
+        logp, _, _ = trainer.policy.logprobs(samples)
+    for row, s in enumerate(samples):  # so the importance ratio starts at 1
+        got = logp[row, -len(s.logprobs) :]
+        assert torch.allclose(got, torch.tensor(s.logprobs), atol=1e-4)
