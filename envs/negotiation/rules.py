@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -83,6 +83,7 @@ def split_matrix(counts: tuple[int, ...]) -> np.ndarray:
     return np.array(all_splits(counts), dtype=np.int64)
 
 
+@lru_cache(maxsize=4096)
 def is_pareto_optimal(
     counts: tuple[int, ...], va: tuple[int, ...], vb: tuple[int, ...], a_gets: tuple[int, ...]
 ) -> bool:
@@ -101,7 +102,13 @@ def offer_texts(counts: tuple[int, ...]) -> tuple[str, ...]:
     return tuple(f"OFFER: {format_items(s)}" for s in all_splits(counts))
 
 
-def format_items(items: tuple[int, ...]) -> str:
+def format_items(items: Sequence[int]) -> str:
+    """``(1, 0, 2)`` -> ``"book=1 hat=0 ball=2"``."""
+    return _format_items(tuple(items))
+
+
+@lru_cache(maxsize=4096)
+def _format_items(items: tuple[int, ...]) -> str:
     return " ".join(f"{name}={n}" for name, n in zip(ITEMS, items))
 
 
