@@ -13,7 +13,8 @@ Modes (same games, seeds, model and greedy decoding):
   lean decode loop).
 
 Each (mode, game) runs in its own process, so its peak memory (max RSS) is its own. Prefill and
-decode time are split by timing the model's forward calls (more than one query token: prefill).
+decode time are the model's forward calls in every mode (more than one query token: prefill),
+so the loops' own bookkeeping counts in neither.
 The decode micro-benchmark runs batch 32 for ``--decode-steps`` steps with no early stop and
 compares its rate with a bound from a 2048x2048 fp32 matmul measured in the same process:
 ``bound tokens/s = matmul FLOP/s / (2 x parameters)``, with the better of the matmul rates
@@ -125,13 +126,14 @@ def run_mode(args: argparse.Namespace, mode: str, game: str) -> ModeResult:
     records = sorted(runner.run(jobs), key=lambda r: r.seed)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     turns = sum(len(r.turns) for r in records)
+    # Times from the forward calls in every mode (so both count the same work); token counts
+    # of the fast mode from its generator (its 4-D masks do not show the padding).
+    prefill_seconds, decode_seconds = timer.prefill_seconds, timer.decode_seconds
     fast = agent._fast
     if fast is not None:
-        prefill_tokens, prefill_seconds = fast.stats.prefill_tokens, fast.stats.prefill_seconds
-        decode_seconds, reused = fast.stats.decode_seconds, fast.stats.reused_tokens
+        prefill_tokens, reused = fast.stats.prefill_tokens, fast.stats.reused_tokens
     else:
-        prefill_tokens, prefill_seconds = timer.prefill_tokens, timer.prefill_seconds
-        decode_seconds, reused = timer.decode_seconds, 0
+        prefill_tokens, reused = timer.prefill_tokens, 0
     return ModeResult(
         mode=mode,
         game=game,
