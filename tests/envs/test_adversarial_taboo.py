@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gymnasium
 import pytest
+from hostile import play_to_the_end
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,16 +158,7 @@ HOSTILE = [
 def test_hostile_text_ends_within_the_turn_limit_with_rewards_in_range(texts, policy, seed):
     env = make("adversarial-taboo-v0", invalid_move=policy)
     env.reset(seed=seed)
-    game = env.unwrapped.game
-    low, high = game.info.reward_range
-    limit = game.info.max_turns * (env.unwrapped.referee.max_retries + 1) + 2
-    for n, _agent in enumerate(env.agent_iter(10 * limit)):
-        assert n <= limit, "did not end within the turn limit"
-        _, reward, term, trunc, _ = env.last()
-        assert low - 1e-9 <= reward <= high + 1e-9
-        env.step(None if term or trunc else texts[n % len(texts)])
-    assert not env.agents
-    assert env.unwrapped.state.turn <= game.info.max_turns
+    play_to_the_end(env, texts)
 
 
 def _without_own_lines(text: str) -> str:

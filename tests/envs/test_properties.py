@@ -5,9 +5,8 @@ Written over the registry: each game added later is covered automatically.
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
+from hostile import play_to_the_end
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,23 +30,10 @@ HOSTILE = [
 ]
 
 
-def _max_steps(env) -> int:
-    info = env.unwrapped.game.info
-    retries = env.unwrapped.referee.max_retries + 1
-    return (info.max_turns + 2) * retries * len(info.roles) + 10
-
-
 def _run(env_id: str, texts, seed: int = 0, **kwargs) -> None:
     env = make(env_id, **kwargs)
     env.reset(seed=seed)
-    low, high = env.unwrapped.game.info.reward_range
-    source = itertools.cycle(texts)
-    for steps, _agent in enumerate(env.agent_iter(_max_steps(env) * 2)):
-        assert steps <= _max_steps(env), f"{env_id} did not end within its turn limit"
-        _, reward, term, trunc, _ = env.last()
-        assert low - 1e-9 <= reward <= high + 1e-9, f"{env_id}: reward {reward} not in range"
-        env.step(None if term or trunc else next(source))
-    assert not env.agents, f"{env_id} did not end"
+    play_to_the_end(env, texts)
 
 
 @pytest.mark.parametrize("policy", ["retry", "penalty", "forfeit"])

@@ -1,0 +1,27 @@
+"""Shared driver for hostile-text tests: play whatever text until the episode ends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def play_to_the_end(env: Any, texts: Sequence[str]) -> None:
+    """Step a reset AEC ``env`` with ``texts`` in turn until the episode is over.
+
+    Asserts what every game promises whatever its players write: it ends within its turn
+    limit (retries included), every reward is inside the declared range, and the game's turn
+    counter never passes ``max_turns``.
+    """
+    raw = env.unwrapped
+    info = raw.game.info
+    low, high = info.reward_range
+    seats = len(info.roles)
+    limit = info.max_turns * seats * (raw.referee.max_retries + 1) + seats
+    for n, _agent in enumerate(env.agent_iter(10 * limit)):
+        assert n <= limit, f"{raw.env_id} did not end within its turn limit"
+        _, reward, term, trunc, _ = env.last()
+        assert low - 1e-9 <= reward <= high + 1e-9, f"{raw.env_id}: reward {reward} not in range"
+        env.step(None if term or trunc else texts[n % len(texts)])
+    assert not env.agents, f"{raw.env_id} did not end"
+    assert raw.state.turn <= info.max_turns
