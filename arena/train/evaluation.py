@@ -3,11 +3,13 @@
 For each evaluated game, opponent and policy seat, the policy plays the seeds
 ``seed_start, seed_start + 1, ...`` (never drawn for training). Reported per (game, opponent):
 mean reward and win rate (wins + half the draws against the best other seat) with Student-t
-confidence intervals over episodes, the invalid-move rate, and for games that report a
-verdict per answer (the quiz's ``info["questions"]``) the rate of each verdict over answers,
-split by whether the question was answerable: ``unanswerable_wrong`` is the hallucination
-rate, ``answerable_correct`` the accuracy on answerable questions. Answer-level intervals treat
-answers as independent (they are distinct items, but several share an episode).
+confidence intervals over episodes (the win rate's clipped to [0, 1]), the invalid-move rate,
+and for games that report a verdict per answer (the quiz's ``info["questions"]``) the rate of
+each verdict over answers, split by whether the question was answerable:
+``unanswerable_wrong`` is the hallucination rate, ``answerable_correct`` the accuracy on
+answerable questions. Rates get Wilson score intervals, which stay inside [0, 1] and are not
+zero-width at 0% or 100%. Answer-level intervals treat answers as independent (they are
+distinct items, but several share an episode).
 """
 
 from __future__ import annotations
@@ -47,6 +49,18 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval
     return Interval(mean, mean - half, mean + half, n)
 
 
+def proportion_interval(successes: int, n: int, confidence: float = 0.95) -> Interval:
+    """Wilson score interval of a rate (stays inside [0, 1], sensible at 0 or n successes)."""
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Interval(p, max(0.0, centre - half), min(1.0, centre + half), n)
+
+
 def seat_metrics(
     records: Sequence[EpisodeRecord], policy: str, confidence: float = 0.95
 ) -> dict[str, float]:
@@ -83,13 +97,13 @@ def seat_metrics(
     r = mean_interval(rewards, confidence)
     out.update(reward=r.mean, reward_low=r.low, reward_high=r.high, episodes=r.n)
     if scores:
-        w = mean_interval(scores, confidence)
-        out.update(win_rate=w.mean, win_rate_low=w.low, win_rate_high=w.high)
+        w = mean_interval(scores, confidence)  # scores are 0, 0.5 or 1: clip to that range
+        out.update(win_rate=w.mean, win_rate_low=max(0.0, w.low), win_rate_high=min(1.0, w.high))
     out["invalid_rate"] = invalid / turns if turns else 0.0
     for split, kinds in verdicts.items():
         for kind in ("correct", "abstain", "wrong"):
             if kinds:
-                iv = mean_interval([1.0 if k == kind else 0.0 for k in kinds], confidence)
+                iv = proportion_interval(sum(k == kind for k in kinds), len(kinds), confidence)
                 prefix = kind if split == "all" else f"{split}_{kind}"
                 out.update({prefix: iv.mean, f"{prefix}_low": iv.low, f"{prefix}_high": iv.high})
     return out
