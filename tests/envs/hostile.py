@@ -5,6 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hypothesis import strategies as st
+
+#: Every invalid-move policy, for tests that must hold under each.
+POLICIES = st.sampled_from(["retry", "penalty", "forfeit"])
+
+
+def text_lists(hostile: Sequence[str], max_size: int = 8) -> st.SearchStrategy[list[str]]:
+    """Lists of replies mixing a game's hand-written hostile texts with arbitrary text."""
+    item = st.one_of(st.sampled_from(list(hostile)), st.text(max_size=200))
+    return st.lists(item, min_size=1, max_size=max_size)
+
 
 def play_to_the_end(env: Any, texts: Sequence[str]) -> None:
     """Step a reset AEC ``env`` with ``texts`` in turn until the episode is over.

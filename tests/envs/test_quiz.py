@@ -9,7 +9,7 @@ from pathlib import Path
 
 import gymnasium
 import pytest
-from hostile import play_to_the_end
+from hostile import POLICIES, play_to_the_end, text_lists
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -332,10 +332,8 @@ HOSTILE = [
 
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
-    texts=st.lists(
-        st.one_of(st.sampled_from(HOSTILE), st.text(max_size=200)), min_size=1, max_size=6
-    ),
-    policy=st.sampled_from(["retry", "penalty", "forfeit"]),
+    texts=text_lists(HOSTILE, max_size=6),
+    policy=POLICIES,
     env_id=st.sampled_from(["quiz-v0", "quiz-buzzer-v0"]),
     seed=st.integers(0, 2**16),
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gymnasium
 import pytest
-from hostile import play_to_the_end
+from hostile import POLICIES, play_to_the_end, text_lists
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -226,10 +226,8 @@ HOSTILE = [
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
-    texts=st.lists(
-        st.one_of(st.sampled_from(HOSTILE), st.text(max_size=200)), min_size=1, max_size=8
-    ),
-    policy=st.sampled_from(["retry", "penalty", "forfeit"]),
+    texts=text_lists(HOSTILE),
+    policy=POLICIES,
     seed=st.integers(0, 2**16),
 )
 def test_hostile_text_ends_within_the_turn_limit_with_rewards_in_range(texts, policy, seed):
