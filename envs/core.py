@@ -152,6 +152,12 @@ def clean_text(text: str, max_chars: int) -> str:
     return text
 
 
+def require_int(name: str, value: object, minimum: int) -> None:
+    """Raise ``ValueError`` naming ``value`` unless it is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class GameInfo:
     """What a game is, as data (in the spirit of OpenSpiel's GameType).

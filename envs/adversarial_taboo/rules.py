@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
+from palaestra.envs.core import (
+    Game,
+    GameInfo,
+    GameState,
+    InvalidMove,
+    RoleView,
+    StepOutcome,
+    require_int,
+)
 from palaestra.envs.taboo.cards import TabooCard, forbidden_word_in, hints_for, load_cards
 from palaestra.envs.taboo.rules import EXAMPLE_GUESSES, is_guess_of, parse_guess
 from palaestra.envs.textnorm import mentions_word
@@ -65,8 +73,7 @@ class AdversarialTabooGame(Game):
     )
 
     def __init__(self, max_turns: int = 10, win_reward: float = 1.0) -> None:
-        if not isinstance(max_turns, int) or max_turns < 2:
-            raise ValueError(f"max_turns must be an integer >= 2, got {max_turns!r}")
+        require_int("max_turns", max_turns, 2)
         if not win_reward > 0:
             raise ValueError(f"win_reward must be > 0, got {win_reward!r}")
         self.max_turns = max_turns

@@ -15,7 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
+from palaestra.envs.core import (
+    Game,
+    GameInfo,
+    GameState,
+    InvalidMove,
+    RoleView,
+    StepOutcome,
+    require_int,
+)
 from palaestra.envs.debate.data import DebateItem, resolve_questions
 from palaestra.envs.debate.quotes import Argument, parse_argument, split_sentences
 from palaestra.envs.debate.verdict import Verdict, parse_verdict
@@ -79,14 +87,12 @@ class DebateGame(Game):
         word_limit: int = 150,
         questions: str | os.PathLike[str] | Iterable[Any] | None = None,
     ) -> None:
-        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-            raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+        require_int("rounds", rounds, 1)
         if setting not in SETTINGS:
             raise ValueError(f"setting must be one of {SETTINGS}, got {setting!r}")
         if reward not in REWARDS:
             raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
-        if isinstance(word_limit, bool) or not isinstance(word_limit, int) or word_limit < 1:
-            raise ValueError(f"word_limit must be an integer >= 1, got {word_limit!r}")
+        require_int("word_limit", word_limit, 1)
         self.rounds, self.setting, self.reward = rounds, setting, reward
         self.simultaneous, self.word_limit = bool(simultaneous), word_limit
         self.questions = resolve_questions(questions)

@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 
 from palaestra.envs.answers import answers_match
-from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
+from palaestra.envs.core import (
+    Game,
+    GameInfo,
+    GameState,
+    InvalidMove,
+    RoleView,
+    StepOutcome,
+    require_int,
+)
 from palaestra.envs.help_desk.schema import Intent, load_schema
 
 ROLES = ("customer", "agent")
@@ -81,8 +89,7 @@ class HelpDeskGame(Game):
         wrong_penalty: float = 1.0,
         discount: float = 0.95,
     ) -> None:
-        if not isinstance(max_turns, int) or max_turns < 4:
-            raise ValueError(f"max_turns must be an integer >= 4, got {max_turns!r}")
+        require_int("max_turns", max_turns, 4)
         if not 0.0 < discount <= 1.0:
             raise ValueError(f"discount must be in (0, 1], got {discount!r}")
         for name, value in [

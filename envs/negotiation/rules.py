@@ -23,6 +23,7 @@ from palaestra.envs.core import (
     InvalidMove,
     RoleView,
     StepOutcome,
+    require_int,
 )
 
 ITEMS = ("book", "hat", "ball")
@@ -171,8 +172,7 @@ class NegotiationGame(Game):
     ) -> None:
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
-        if not isinstance(max_turns, int) or max_turns < 2:
-            raise ValueError(f"max_turns must be an integer >= 2, got {max_turns!r}")
+        require_int("max_turns", max_turns, 2)
         if not 0.0 < deal_discount <= 1.0:
             raise ValueError(f"deal_discount must be in (0, 1], got {deal_discount!r}")
         self.max_turns = max_turns

@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
+from palaestra.envs.core import (
+    Game,
+    GameInfo,
+    GameState,
+    InvalidMove,
+    RoleView,
+    StepOutcome,
+    require_int,
+)
 from palaestra.envs.taboo.cards import TabooCard, forbidden_word_in, hints_for, load_cards
 from palaestra.envs.textnorm import normalize_word, words_in
 
@@ -113,8 +121,7 @@ class TabooGame(Game):
         turn_cost: float = 0.1,
         violation_penalty: float = 1.0,
     ) -> None:
-        if not isinstance(max_turns, int) or max_turns < 2:
-            raise ValueError(f"max_turns must be an integer >= 2, got {max_turns!r}")
+        require_int("max_turns", max_turns, 2)
         for name, value in [("success_reward", success_reward), ("turn_cost", turn_cost),
                             ("violation_penalty", violation_penalty)]:  # fmt: skip
             if not value >= 0:

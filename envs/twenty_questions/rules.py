@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 
 from palaestra.envs.answers import answers_match
-from palaestra.envs.core import Game, GameInfo, GameState, InvalidMove, RoleView, StepOutcome
+from palaestra.envs.core import (
+    Game,
+    GameInfo,
+    GameState,
+    InvalidMove,
+    RoleView,
+    StepOutcome,
+    require_int,
+)
 from palaestra.envs.twenty_questions.catalogue import (
     ANSWERS,
     GameObject,
@@ -72,8 +80,7 @@ class TwentyQuestionsGame(Game):
     def __init__(
         self, max_questions: int = 20, question_cost: float = 0.05, win_reward: float = 1.0
     ) -> None:
-        if not isinstance(max_questions, int) or max_questions < 2:
-            raise ValueError(f"max_questions must be an integer >= 2, got {max_questions!r}")
+        require_int("max_questions", max_questions, 2)
         if not 0.0 <= question_cost <= 1.0:
             raise ValueError(f"question_cost must be in [0, 1], got {question_cost!r}")
         if not question_cost < win_reward <= 10.0:
