@@ -339,7 +339,7 @@ class HFAgent:
         device = next(model.parameters()).device
         prompts = [self.render(obs) for obs in observations]
         pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        eos_ids = self._eos_ids()
+        eos_ids = self.eos_ids()
         width = max(len(p.ids) for p in prompts)
         input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
         attention = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -451,7 +451,8 @@ class HFAgent:
             actions.append(action)
         return actions
 
-    def _eos_ids(self) -> list[int]:
+    def eos_ids(self) -> list[int]:
+        """Token ids that end a reply (the model's generation config, then the tokenizer's)."""
         ids: list[int] = []
         config_eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
         for value in (config_eos, self.tokenizer.eos_token_id):

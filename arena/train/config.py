@@ -251,6 +251,33 @@ class EvalConfig(_Section):
     """Level of the reported confidence intervals."""
 
 
+class WarmStartConfig(_Section):
+    """Supervised warm start: imitate a teacher before policy-gradient training.
+
+    A policy that never produces a scoring move gets equal rewards in every group and so no
+    gradient; a short behaviour-cloning phase on a teacher's valid replies gives it a first
+    foothold (the "cold start" before RL of e.g. DeepSeek-R1, arXiv 2501.12948). The
+    warm-started weights become the reference of the KL term and the ``initial`` opponent.
+    """
+
+    teacher: str
+    """Agent spec that plays the policy's seats (e.g. ``scripted:negotiation/fair``)."""
+    episodes: int = Field(32, ge=1)
+    """Teacher episodes per game of the first stage, on the stage's seats and opponents."""
+    seed_start: int = Field(2_000_000, ge=0)
+    """Their seeds are ``seed_start, seed_start + 1, ...`` (apart from training and held-out
+    seeds by default)."""
+    min_return: float | None = None
+    """Keep only episodes in which the teacher's seat returned at least this (filtered
+    behaviour cloning); ``None`` keeps every episode."""
+    epochs: int = Field(1, ge=1)
+    """Passes over the demonstrations."""
+    lr: float | None = Field(None, gt=0)
+    """Learning rate (``None``: ``optim.lr``)."""
+    minibatch_size: int = Field(8, ge=1)
+    """Demonstrations per gradient step."""
+
+
 class CheckpointConfig(_Section):
     """Checkpoints for ``--resume``."""
 
@@ -305,6 +332,8 @@ class TrainConfig(_Section):
     """Held-out evaluation during training."""
     checkpoint: CheckpointConfig = CheckpointConfig()
     """Checkpoint frequency and retention."""
+    warm_start: WarmStartConfig | None = None
+    """Behaviour cloning of a teacher before the first step (``None``: off)."""
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

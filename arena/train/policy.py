@@ -139,6 +139,23 @@ class Policy:
         else:
             self.model.load_state_dict(state)
 
+    def absorb(self) -> None:
+        """Make the current weights the new starting point: the reference of the KL term and
+        the ``initial`` opponent (used after a warm start). Under LoRA the adapter is merged
+        into the base weights and a fresh adapter takes its place, so the optimiser must be
+        rebuilt over :meth:`parameters` afterwards."""
+        if self.lora:
+            from peft import get_peft_model
+
+            if len(self.model.peft_config) > 1:
+                raise RuntimeError("absorb() must run before any snapshot adapter is added")
+            base = self.model.merge_and_unload()
+            self.model = get_peft_model(base, self.lora_config)
+        else:
+            self.reference_model = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.agent.model = self.model
+        self.agent.reset()
+
     # -- other seats ------------------------------------------------------------------------
     def _twin(self, name: str, model: torch.nn.Module | None = None) -> HFAgent:
         return HFAgent(model=model or self.model, tokenizer=self.tokenizer, name=name,

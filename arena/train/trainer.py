@@ -45,11 +45,14 @@ from palaestra.arena.train.losses import policy_loss
 from palaestra.arena.train.policy import POLICY_NAME, Policy
 from palaestra.arena.train.replay import ReplayBuffer
 from palaestra.arena.train.samples import Sample, assign_advantages, build_samples
+from palaestra.arena.train.warmstart import DemoRecorder, demo_samples, fit, kept_demos
 from palaestra.envs.protocol import Agent
 
 log = logging.getLogger("palaestra.train")
 
 NO_OPPONENT = "none"
+#: The warm-started trainable weights, kept in the run folder for ``--resume``.
+WARM_START_FILE = "warm_start.pt"
 TRAIN_DEFAULTS = {"invalid_move": "forfeit"}
 
 
@@ -79,12 +82,7 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         torch.manual_seed(config.seed)
         self.policy = Policy(config.policy, seed=config.seed)
-        self.optimizer = torch.optim.AdamW(
-            self.policy.parameters(),
-            lr=config.optim.lr,
-            betas=config.optim.betas,
-            weight_decay=config.optim.weight_decay,
-        )
+        self.optimizer = self._optimizer(config.optim.lr)
         lg = config.league
         self.league = League(lg.sampling, lg.pfsp_power, lg.prior_games, lg.max_snapshots)
         rp = config.replay
@@ -98,12 +96,29 @@ class Trainer:
         self._roles: dict[str, tuple[str, ...]] = {}
         self.metrics_path = self.run_dir / "metrics.jsonl"
         self.episodes_path = self.run_dir / "episodes.jsonl"
+        self.warm_start_path = self.run_dir / WARM_START_FILE
         if resume:
-            self.load_checkpoint(self.latest_checkpoint())
+            checkpoint = self.latest_checkpoint()
+            if config.warm_start is not None and self.warm_start_path.exists():
+                state = torch.load(self.warm_start_path, weights_only=True)
+                self.policy.load_trainable_state(state)
+                self._absorb()
+            self.load_checkpoint(checkpoint)
         else:
             (self.run_dir / "config.json").write_text(config.model_dump_json(indent=2))
             self.metrics_path.write_text("")
             self.episodes_path.unlink(missing_ok=True)
+            self.warm_start_path.unlink(missing_ok=True)
+
+    def _optimizer(self, lr: float) -> torch.optim.Optimizer:
+        optim = self.config.optim
+        return torch.optim.AdamW(
+            self.policy.parameters(), lr=lr, betas=optim.betas, weight_decay=optim.weight_decay
+        )
+
+    def _log(self, row: dict[str, Any]) -> None:
+        with self.metrics_path.open("a") as f:
+            f.write(json.dumps(row, sort_keys=True) + "\n")
 
     # -- agents -----------------------------------------------------------------------------
     def agent(self, name: str) -> Agent:
@@ -137,14 +152,22 @@ class Trainer:
         return seats
 
     def _job(
-        self, game: GameConfig, seed: int, opponent: str, seat: str, episode_id: str, **meta: Any
+        self,
+        game: GameConfig,
+        seed: int,
+        opponent: str,
+        seat: str,
+        episode_id: str,
+        player: Agent | None = None,
+        **meta: Any,
     ) -> EpisodeJob:
         roles = self.roles(game)
+        player = player or self.policy.agent
         if opponent in (SELF, NO_OPPONENT):
-            agents = dict.fromkeys(roles, self.policy.agent)
+            agents = dict.fromkeys(roles, player)
         else:
             other = self.agent(opponent)
-            agents = {r: (self.policy.agent if r == seat else other) for r in roles}
+            agents = {r: (player if r == seat else other) for r in roles}
         return EpisodeJob(
             env_id=game.env,
             seed=seed,
@@ -332,8 +355,7 @@ class Trainer:
             metrics["advanced_to"] = self.curriculum.current.name
             log.info("curriculum: stage %r begins", self.curriculum.current.name)
         metrics["time/step_s"] = time.perf_counter() - started
-        with self.metrics_path.open("a") as f:
-            f.write(json.dumps(metrics, sort_keys=True) + "\n")
+        self._log(metrics)
         if self.step % cfg.checkpoint.every == 0:
             self.save_checkpoint()
         return metrics
@@ -348,11 +370,12 @@ class Trainer:
         cfg = self.config
         end = cfg.steps if steps is None else min(cfg.steps, self.step + steps)
         out = []
+        if self.step == 0 and cfg.warm_start is not None and not self.warm_start_path.exists():
+            self.warm_start()
         if self.step == 0 and cfg.eval.every:
             row = {"step": 0, "stage": self.curriculum.current.name, **self.evaluate()}
             self.guards.check(row)
-            with self.metrics_path.open("a") as f:
-                f.write(json.dumps(row, sort_keys=True) + "\n")
+            self._log(row)
         while self.step < end:
             metrics = self.train_step()
             out.append(metrics)
@@ -370,6 +393,92 @@ class Trainer:
 
             write_report(self.run_dir)
         return out
+
+    # -- warm start -------------------------------------------------------------------------
+    def warm_start(self) -> dict[str, Any]:
+        """Behaviour cloning of ``warm_start.teacher`` (see :mod:`~.warmstart`); logs a step-0
+        row with ``warm_start/*`` figures and, when evaluation is on, the held-out figures of
+        the policy before it (``base/eval/*``). Returns that row."""
+        ws = self.config.warm_start
+        if ws is None:
+            raise ValueError("the config has no warm_start section")
+        started = time.perf_counter()
+        row: dict[str, Any] = {"step": 0, "stage": self.curriculum.current.name}
+        if self.config.eval.every:
+            row.update({f"base/{k}": v for k, v in self.evaluate().items()})
+        from palaestra.agents import make_agent
+
+        agent = self.policy.agent
+        eos = agent.eos_ids()[:1]
+        tokenizer = self.policy.tokenizer
+        recorder = DemoRecorder(
+            make_agent(ws.teacher),
+            render=lambda obs: list(agent.render(obs).ids),
+            encode=lambda text: tokenizer(text, add_special_tokens=False)["input_ids"] + eos,
+            name=f"teacher:{ws.teacher}",
+        )
+        stage = self.config.stages[0]
+        opponents = self.league.expand(stage.opponents)
+        jobs = []
+        for game in stage.games:
+            seats = self._seats(game)
+            single = len(self.roles(game)) == 1
+            for i in range(ws.episodes):
+                opponent = NO_OPPONENT if single else opponents[i % len(opponents)]
+                seat = seats[i % len(seats)]
+                episode_id = f"warm/{game.env}/{i}"
+                jobs.append(self._job(game, ws.seed_start + i, opponent, seat, episode_id,
+                                      player=recorder))  # fmt: skip
+        records = list(self.runner.run(jobs))
+        demos = kept_demos(recorder.demos, records, ws.min_return)
+        if not demos:
+            raise RuntimeError(
+                f"warm_start: the teacher {ws.teacher!r} gave no reply to learn from in "
+                f"{len(records)} episodes (no valid move"
+                + (f" in an episode returning >= {ws.min_return})" if ws.min_return else ")")
+            )
+        fitted = fit(
+            self.policy.model,
+            self.policy.logprobs,
+            demo_samples(demos),
+            self._optimizer(ws.lr or self.config.optim.lr),
+            epochs=ws.epochs,
+            minibatch_size=ws.minibatch_size,
+            max_grad_norm=self.config.optim.max_grad_norm,
+            rng=self.rng,
+        )
+        torch.save(self.policy.trainable_state(), self.warm_start_path)
+        self._absorb()
+        teacher_returns = [
+            float(r.returns[role])
+            for r in records
+            for role, name in r.seating.items()
+            if name == recorder.name
+        ]
+        row.update(
+            {
+                "warm_start/episodes": len(records),
+                "warm_start/demos": len(demos),
+                "warm_start/replies": len(recorder.demos),
+                "warm_start/teacher_reward": float(np.mean(teacher_returns)),
+                **{f"warm_start/{k}": v for k, v in fitted.items()},
+                "time/warm_start_s": time.perf_counter() - started,
+            }
+        )
+        self._log(row)
+        log.info(
+            "warm start: %d demos, NLL %.3f -> %.3f",
+            len(demos),
+            fitted["nll_before"],
+            fitted["nll_after"],
+        )
+        return row
+
+    def _absorb(self) -> None:
+        """The warm-started weights become the reference and the ``initial`` opponent."""
+        self.policy.absorb()
+        self.optimizer = self._optimizer(self.config.optim.lr)
+        self._agents.clear()  # an ``initial`` agent built earlier holds the old module
 
     # -- evaluation -------------------------------------------------------------------------
     def eval_games(self) -> list[GameConfig]:

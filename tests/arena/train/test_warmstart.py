@@ -1,0 +1,133 @@
+"""Supervised warm start: demos from a teacher, behaviour cloning, and the new reference."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from palaestra.agents.tiny import build_tiny_model
+from palaestra.arena.records import EpisodeRecord, Turn
+from palaestra.arena.train.config import ConfigError, parse_config
+from palaestra.arena.train.trainer import WARM_START_FILE, Trainer
+from palaestra.arena.train.warmstart import Demo, kept_demos
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> str:
+    return str(build_tiny_model(tmp_path_factory.mktemp("tiny")))
+
+
+def _config(tiny: str, run_dir, **overrides):
+    data = {
+        "run_dir": str(run_dir),
+        "steps": 2,
+        "episodes_per_step": 4,
+        "group_size": 2,
+        "policy": {"spec": f"hf:{tiny}?temperature=1.0&max_new_tokens=6"},
+        "optim": {"minibatch_size": 4, "lr": 5e-3},
+        "stages": [
+            {
+                "games": [
+                    {"env": "negotiation-v0", "kwargs": {"max_turns": 3}, "roles": ["alice"]}
+                ],
+                "opponents": ["scripted:negotiation/accept"],
+            }
+        ],
+        "eval": {"every": 2, "episodes": 2, "opponents": ["scripted:negotiation/accept"]},
+        "checkpoint": {"every": 1},
+        "warm_start": {
+            "teacher": "scripted:negotiation/fair",
+            "episodes": 6,
+            "epochs": 3,
+            "lr": 2e-2,
+            "minibatch_size": 4,
+        },
+        **overrides,
+    }
+    return parse_config(data)
+
+
+def _record(episode: str, returns: dict[str, float], turns: list[tuple[str, int, bool]]):
+    return EpisodeRecord(
+        episode_id=episode,
+        env_id="negotiation-v0",
+        env_kwargs={},
+        seed=0,
+        seating={"alice": "teacher", "bob": "other"},
+        returns=returns,
+        turns=[Turn(role=r, agent="x", turn=t, prompt="", text="", valid=v) for r, t, v in turns],
+    )
+
+
+def test_kept_demos_drop_invalid_replies_unfinished_episodes_and_low_returns():
+    demos = [
+        Demo("e1", "alice", 0, [1], [2]),  # valid, episode returned 5
+        Demo("e1", "alice", 2, [1], [3]),  # invalid move
+        Demo("e2", "alice", 0, [1], [4]),  # valid, episode returned 0
+        Demo("e3", "alice", 0, [1], [5]),  # no record: the episode never finished
+    ]
+    e1_turns = [("alice", 0, True), ("bob", 1, True), ("alice", 2, False)]
+    records = [
+        _record("e1", {"alice": 5.0, "bob": 5.0}, e1_turns),
+        _record("e2", {"alice": 0.0, "bob": 0.0}, [("alice", 0, True)]),
+    ]
+    assert [d.completion_ids for d in kept_demos(demos, records, None)] == [[2], [4]]
+    assert [d.completion_ids for d in kept_demos(demos, records, 1.0)] == [[2]]
+
+
+def test_warm_start_config_is_validated():
+    base = {"stages": [{"games": [{"env": "quiz-v0"}]}]}
+    with pytest.raises(ConfigError, match=r"warm_start\.teacher"):
+        parse_config({**base, "warm_start": {"episodes": 4}})
+    with pytest.raises(ConfigError, match=r"warm_start\.episodes"):
+        parse_config({**base, "warm_start": {"teacher": "random", "episodes": 0}})
+    assert parse_config(base).warm_start is None
+
+
+def test_warm_start_imitates_the_teacher_and_becomes_the_reference(tiny, tmp_path):
+    trainer = Trainer(_config(tiny, tmp_path / "run"))
+    base = {k: v.clone() for k, v in trainer.policy.model.get_base_model().state_dict().items()}
+    row = trainer.warm_start()
+    # every demo is a valid teacher reply; the teacher's replies grew more likely
+    assert row["warm_start/episodes"] == 6
+    assert 0 < row["warm_start/demos"] <= row["warm_start/replies"]
+    assert row["warm_start/nll_after"] < row["warm_start/nll_before"] - 0.5
+    assert "base/eval/reward" in row  # the policy before the warm start was evaluated
+    # the warm-started weights are merged into the base: the reference (adapters disabled)
+    # now differs from the original model, and the fresh adapter starts as a no-op
+    merged = trainer.policy.model.get_base_model().state_dict()
+    changed = [k for k, v in base.items() if "lora" not in k and not torch.equal(v, merged[k])]
+    assert changed
+    assert all(p.requires_grad for p in trainer.policy.parameters())
+    assert set(trainer.optimizer.param_groups[0]["params"]) == set(trainer.policy.parameters())
+    probe = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        now = trainer.policy.model(input_ids=probe).logits
+        with trainer.policy.reference():
+            ref = trainer.policy.model(input_ids=probe).logits
+    torch.testing.assert_close(now, ref)
+    assert (tmp_path / "run" / WARM_START_FILE).exists()
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0]["warm_start/demos"] == row["warm_start/demos"]
+
+
+def test_a_warm_started_run_resumes_exactly(tiny, tmp_path):
+    full = Trainer(_config(tiny, tmp_path / "full"))
+    full.run()
+    resumed_dir = tmp_path / "resumed"
+    first = Trainer(_config(tiny, resumed_dir))
+    first.run(steps=1)
+    again = Trainer(_config(tiny, resumed_dir), resume=True)
+    again.run()
+    a = full.policy.trainable_state()
+    b = again.policy.trainable_state()
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])
+    # and the base weights the warm start merged are the same too
+    fa = full.policy.model.get_base_model().state_dict()
+    fb = again.policy.model.get_base_model().state_dict()
+    for k in fa:
+        torch.testing.assert_close(fa[k], fb[k])
