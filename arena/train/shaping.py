@@ -9,6 +9,8 @@ Applied per turn to the seat's per-step rewards before credit is computed:
 * ``abstention``: for games whose summary says what kind of answer each reply was
   (:func:`turn_verdicts`: ``correct``, ``abstain``, ``wrong``), the step reward of that reply
   is replaced by the configured value for its kind (kinds not configured keep the game's).
+  Only valid replies are re-valued: an invalid reply that the game played as an abstention
+  keeps the game's reward, invalid-move penalty included.
   Rewarding "I don't know" above a wrong answer makes abstaining the better bet when the model
   is unsure, which is how hallucination rate falls without accuracy falling.
 """
@@ -90,7 +92,7 @@ def shape_rewards(
         return rewards
     if config.abstention is not None and base is None:
         for i, kind in enumerate(turn_verdicts(record, role, turns)):
-            if kind in config.abstention:
+            if kind in config.abstention and turns[i].valid:
                 # The verdict settles that answer: its value replaces the game's step reward.
                 rewards[i] = float(config.abstention[kind])
     pattern = re.compile(config.format_pattern) if config.format_pattern else None

@@ -60,3 +60,15 @@ def test_abstention_per_question_skips_retried_replies():
     assert turn_verdicts(record, "p", turns) == [None, "correct", "wrong", "abstain"]
     config = RewardConfig(abstention={"correct": 1.0, "abstain": 0.25, "wrong": -3.0})
     assert shape_rewards(record, "p", turns, config) == [0.0, 1.0, -3.0, 0.25]
+
+
+def test_abstention_keeps_the_penalty_of_an_invalid_reply_played_as_an_abstention():
+    # quiz under invalid_move="penalty": an empty answer is played as an abstention and the
+    # game pays abstain (0) + penalty (-1); re-valuing it as "abstain" would drop the penalty
+    config = RewardConfig(abstention={"correct": 1.0, "abstain": 0.0, "wrong": -1.0})
+    turns = [_turn("p", -1.0, valid=False, text=""), _turn("p", 1.0)]
+    turns[1].turn = 1
+    questions = [{"role": "p", "verdict": "abstain"}, {"role": "p", "verdict": "correct"}]
+    record = EpisodeRecord("e", "quiz-v0", 0, {"p": "x"}, {"p": 0.0}, turns=turns,
+                           info={"questions": questions})  # fmt: skip
+    assert shape_rewards(record, "p", turns, config) == [-1.0, 1.0]
