@@ -80,18 +80,27 @@ def kept_demos(
     """The demos to learn from: replies the env accepted as valid moves, from episodes in
     which the teacher's seat returned at least ``min_return`` (when set).
 
-    A teacher reply that the env rejected is not imitated; neither is anything from an episode
-    that did not finish (no record).
+    A seat's demos are matched to its turns in the episode record in order (a reply that was
+    rejected and retried at the same game turn is a turn of its own), so a rejected reply is
+    never imitated; neither is anything from an episode that did not finish (no record) or a
+    seat whose replies and turns do not line up.
     """
-    valid: set[tuple[str, str, int]] = set()
+    by_seat: dict[tuple[str, str], list[Demo]] = {}
+    for demo in demos:
+        by_seat.setdefault((demo.episode, demo.role), []).append(demo)
+    kept: list[Demo] = []
     for record in records:
-        for turn in record.turns:
-            if not turn.valid:
+        for role in record.seating:
+            seat_demos = by_seat.get((record.episode_id, role))
+            if not seat_demos:
                 continue
-            if min_return is not None and float(record.returns[turn.role]) < min_return:
+            if min_return is not None and float(record.returns[role]) < min_return:
                 continue
-            valid.add((record.episode_id, turn.role, turn.turn))
-    return [d for d in demos if (d.episode, d.role, d.turn) in valid]
+            turns = [t for t in record.turns if t.role == role]
+            if len(turns) != len(seat_demos):
+                continue
+            kept.extend(d for d, t in zip(seat_demos, turns) if t.valid and t.turn == d.turn)
+    return kept
 
 
 def demo_samples(demos: Sequence[Demo]) -> list[Sample]:

@@ -64,17 +64,20 @@ def _record(episode: str, returns: dict[str, float], turns: list[tuple[str, int,
 def test_kept_demos_drop_invalid_replies_unfinished_episodes_and_low_returns():
     demos = [
         Demo("e1", "alice", 0, [1], [2]),  # valid, episode returned 5
-        Demo("e1", "alice", 2, [1], [3]),  # invalid move
+        Demo("e1", "alice", 2, [1], [3]),  # rejected, then retried at the same game turn
+        Demo("e1", "alice", 2, [1], [6]),  # the retry: valid
         Demo("e2", "alice", 0, [1], [4]),  # valid, episode returned 0
         Demo("e3", "alice", 0, [1], [5]),  # no record: the episode never finished
     ]
-    e1_turns = [("alice", 0, True), ("bob", 1, True), ("alice", 2, False)]
+    e1_turns = [("alice", 0, True), ("bob", 1, True), ("alice", 2, False), ("alice", 2, True)]
     records = [
         _record("e1", {"alice": 5.0, "bob": 5.0}, e1_turns),
         _record("e2", {"alice": 0.0, "bob": 0.0}, [("alice", 0, True)]),
     ]
-    assert [d.completion_ids for d in kept_demos(demos, records, None)] == [[2], [4]]
-    assert [d.completion_ids for d in kept_demos(demos, records, 1.0)] == [[2]]
+    assert [d.completion_ids for d in kept_demos(demos, records, None)] == [[2], [6], [4]]
+    assert [d.completion_ids for d in kept_demos(demos, records, 1.0)] == [[2], [6]]
+    # replies that do not line up with the record's turns are not trusted
+    assert kept_demos(demos[:2], records[:1], None) == []
 
 
 def test_warm_start_config_is_validated():
