@@ -50,6 +50,8 @@ def smoke(config_data: dict) -> dict:
     data["eval"] = {**data.get("eval", {}), "every": 2, "episodes": 4}
     data["checkpoint"] = {"every": 1, "keep": 1}
     data["run_dir"] = str(data["run_dir"]) + "-smoke"
+    if data.get("warm_start"):
+        data["warm_start"] = {**data["warm_start"], "episodes": 2, "epochs": 1}
     return data
 
 
@@ -82,6 +84,19 @@ def compare(rows: list[dict]) -> dict:
                 "cis_overlap": overlap,
                 "significant_improvement": bool(improved and overlap is False),
             }
+    return out
+
+
+def warm_start_figures(rows: list[dict]) -> dict | None:
+    """The warm start's own figures and the held-out metrics of the policy before it."""
+    row = next((r for r in rows if "warm_start/demos" in r), None)
+    if row is None:
+        return None
+    out = {k.split("/", 1)[1]: v for k, v in row.items() if k.startswith("warm_start/")}
+    out["seconds"] = row.get("time/warm_start_s")
+    out["held_out_before_warm_start"] = {
+        k[len("base/") :]: v for k, v in row.items() if k.startswith("base/eval/")
+    }
     return out
 
 
@@ -123,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         if steps
         else None,
         "held_out": compare(rows),
+        "warm_start": warm_start_figures(rows),
         "warnings": [w for r in rows for w in r.get("warnings", [])],
         "machine": {
             "python": sys.version.split()[0],
