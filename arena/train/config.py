@@ -260,8 +260,9 @@ class WarmStartConfig(_Section):
     warm-started weights become the reference of the KL term and the ``initial`` opponent.
     """
 
-    teacher: str
-    """Agent spec that plays the policy's seats (e.g. ``scripted:negotiation/fair``)."""
+    teacher: str | list[str]
+    """Agent spec that plays the policy's seats (e.g. ``scripted:negotiation/fair``), or a
+    list of specs taking the episodes in turn (repeat a spec to give it more of them)."""
     episodes: int = Field(32, ge=1)
     """Teacher episodes per game of the first stage, on the stage's seats and opponents."""
     seed_start: int = Field(2_000_000, ge=0)

@@ -411,12 +411,16 @@ class Trainer:
         agent = self.policy.agent
         eos = agent.eos_ids()[:1]
         tokenizer = self.policy.tokenizer
-        recorder = DemoRecorder(
-            make_agent(ws.teacher),
-            render=lambda obs: list(agent.render(obs).ids),
-            encode=lambda text: tokenizer(text, add_special_tokens=False)["input_ids"] + eos,
-            name=f"teacher:{ws.teacher}",
-        )
+        specs = [ws.teacher] if isinstance(ws.teacher, str) else list(ws.teacher)
+        recorders = {
+            spec: DemoRecorder(
+                make_agent(spec),
+                render=lambda obs: list(agent.render(obs).ids),
+                encode=lambda text: tokenizer(text, add_special_tokens=False)["input_ids"] + eos,
+                name=f"teacher:{spec}",
+            )
+            for spec in dict.fromkeys(specs)
+        }
         stage = self.config.stages[0]
         opponents = self.league.expand(stage.opponents)
         jobs = []
@@ -427,10 +431,12 @@ class Trainer:
                 opponent = NO_OPPONENT if single else opponents[i % len(opponents)]
                 seat = seats[i % len(seats)]
                 episode_id = f"warm/{game.env}/{i}"
+                player = recorders[specs[i % len(specs)]]
                 jobs.append(self._job(game, ws.seed_start + i, opponent, seat, episode_id,
-                                      player=recorder))  # fmt: skip
+                                      player=player))  # fmt: skip
         records = list(self.runner.run(jobs))
-        demos = kept_demos(recorder.demos, records, ws.min_return)
+        replies = [d for r in recorders.values() for d in r.demos]
+        demos = kept_demos(replies, records, ws.min_return)
         if not demos:
             raise RuntimeError(
                 f"warm_start: the teacher {ws.teacher!r} gave no reply to learn from in "
@@ -449,17 +455,16 @@ class Trainer:
         )
         torch.save(self.policy.trainable_state(), self.warm_start_path)
         self._absorb()
+        names = {r.name for r in recorders.values()}
         teacher_returns = [
-            float(r.returns[role])
-            for r in records
-            for role, name in r.seating.items()
-            if name == recorder.name
-        ]
+            float(r.returns[role]) for r in records for role, name in r.seating.items()
+            if name in names
+        ]  # fmt: skip
         row.update(
             {
                 "warm_start/episodes": len(records),
                 "warm_start/demos": len(demos),
-                "warm_start/replies": len(recorder.demos),
+                "warm_start/replies": len(replies),
                 "warm_start/teacher_reward": float(np.mean(teacher_returns)),
                 **{f"warm_start/{k}": v for k, v in fitted.items()},
                 "time/warm_start_s": time.perf_counter() - started,

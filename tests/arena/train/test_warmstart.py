@@ -134,3 +134,14 @@ def test_a_warm_started_run_resumes_exactly(tiny, tmp_path):
     fb = again.policy.model.get_base_model().state_dict()
     for k in fa:
         torch.testing.assert_close(fa[k], fb[k])
+
+
+def test_several_teachers_take_the_episodes_in_turn(tiny, tmp_path):
+    teachers = ["scripted:negotiation/fair", "scripted:negotiation/accept"]
+    ws = {"teacher": teachers, "episodes": 4, "epochs": 1, "minibatch_size": 4}
+    trainer = Trainer(_config(tiny, tmp_path / "run", warm_start=ws, eval={"every": 0}))
+    row = trainer.warm_start()
+    assert row["warm_start/episodes"] == 4
+    called = {name for name in trainer.runner.batch_sizes if name.startswith("teacher:")}
+    assert called == {f"teacher:{t}" for t in teachers}
+    assert "base/eval/reward" not in row  # evaluation off: no base evaluation either
