@@ -7,15 +7,9 @@ import json
 import pytest
 import torch
 
-from palaestra.agents.tiny import build_tiny_model
 from palaestra.arena.train.config import parse_config
 from palaestra.arena.train.samples import Sample
 from palaestra.arena.train.trainer import Trainer
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> str:
-    return str(build_tiny_model(tmp_path_factory.mktemp("tiny")))
 
 
 def _config(tiny: str, run_dir, **overrides):

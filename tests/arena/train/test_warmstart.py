@@ -7,16 +7,10 @@ import json
 import pytest
 import torch
 
-from palaestra.agents.tiny import build_tiny_model
 from palaestra.arena.records import EpisodeRecord, Turn
 from palaestra.arena.train.config import ConfigError, parse_config
 from palaestra.arena.train.trainer import WARM_START_FILE, Trainer
 from palaestra.arena.train.warmstart import Demo, kept_demos
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> str:
-    return str(build_tiny_model(tmp_path_factory.mktemp("tiny")))
 
 
 def _config(tiny: str, run_dir, **overrides):
