@@ -438,10 +438,10 @@ class Trainer:
         replies = [d for r in recorders.values() for d in r.demos]
         demos = kept_demos(replies, records, ws.min_return)
         if not demos:
+            where = "" if ws.min_return is None else f" in an episode returning >= {ws.min_return}"
             raise RuntimeError(
                 f"warm_start: the teacher {ws.teacher!r} gave no reply to learn from in "
-                f"{len(records)} episodes (no valid move"
-                + (f" in an episode returning >= {ws.min_return})" if ws.min_return else ")")
+                f"{len(records)} episodes (no valid move{where})"
             )
         fitted = fit(
             self.policy.model,

@@ -46,7 +46,7 @@ class DemoRecorder:
         teacher: The agent whose replies are recorded.
         render: Prompt token ids of an observation, as the policy would see it.
         encode: Target token ids of a reply (the text and the end-of-turn token).
-        name: The agent name in the episode records (the policy's, so the seat is found).
+        name: The agent name in the episode records (e.g. ``"teacher:<spec>"``).
     """
 
     def __init__(
