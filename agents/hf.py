@@ -25,7 +25,8 @@ values of the seat's last prompt and prefills only what is new on its next turn,
 with a lean loop over preallocated buffers (:mod:`palaestra.agents.fastgen`,
 :mod:`palaestra.agents.kvcache`). Caches are dropped by :meth:`HFAgent.end_episode` (the arena
 calls it), by :meth:`HFAgent.reset`, when the model's weights change, and least recently used
-first beyond ``cache_mb``.
+first beyond ``cache_mb``. Seats also share common prefixes, the game's rules above all, with
+each other and with later episodes (``share_prefixes``).
 
 **Reproducibility.** Sampling draws from a generator seeded by ``seed``, the agent's call count
 and the batch's observations, inside a forked torch RNG state: a run with the same seed and the
@@ -200,7 +201,7 @@ def _options_error(options: dict[str, Any]) -> str:
     return (
         f"unknown hf agent option(s) {sorted(options)}; expected some of temperature, top_p, "
         "top_k, max_new_tokens, stop, seed, train, device, dtype, batch_size, reuse_cache, "
-        "cache_mb, name"
+        "cache_mb, share_prefixes, name"
     )
 
 
@@ -227,6 +228,8 @@ class HFAgent:
             (see the module docstring); ``False`` uses plain ``generate``.
         cache_mb: Cap on the memory of the kept caches, in MiB (least recently used seats
             go first).
+        share_prefixes: Let seats reuse each other's common prefixes (the game's rules), across
+            episodes too (:mod:`palaestra.agents.kvcache`); only with ``reuse_cache``.
 
     Raises:
         ValueError: A setting is out of range.
@@ -250,6 +253,7 @@ class HFAgent:
         batch_size: int | None = None,
         reuse_cache: bool = True,
         cache_mb: float = DEFAULT_CACHE_MB,
+        share_prefixes: bool = True,
     ) -> None:
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
@@ -289,7 +293,11 @@ class HFAgent:
         self._calls = 0
         if cache_mb < 0:
             raise ValueError(f"cache_mb must be >= 0, got {cache_mb}")
-        self.kv_store = SeatCacheStore(int(cache_mb * 2**20)) if reuse_cache else None
+        self.kv_store = (
+            SeatCacheStore(int(cache_mb * 2**20), share_prefixes=share_prefixes)
+            if reuse_cache
+            else None
+        )
         self._fast: Any = None
 
     # -- prompts ---------------------------------------------------------------------------
@@ -504,6 +512,7 @@ _OPTIONS = {
     "batch_size",
     "reuse_cache",
     "cache_mb",
+    "share_prefixes",
     "tokenizer",
 }
 

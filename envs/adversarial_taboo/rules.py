@@ -170,33 +170,28 @@ class AdversarialTabooGame(Game):
     def view(self, state: GameState, role: str) -> RoleView:
         assert isinstance(state, AdversarialTabooState)
         card = state.card
-        common = (
-            f"There are {self.rounds} rounds; a round is one attacker and one defender message. "
-            "The defender may guess the word at any turn with a line 'GUESS: <word>': a right "
+        # The rules first and the same for both seats in every episode (a shared prefix).
+        rules = (
+            "A game of adversarial taboo between an attacker and a defender. The attacker "
+            "knows a secret target word and leads the conversation so that the defender says "
+            "it without noticing: then the attacker wins. The attacker must never say the word "
+            "or spell it out: that loses at once. The defender wins by working out the word "
+            "instead: if the defender says it (outside a guess), the defender loses. There are "
+            f"{self.rounds} rounds; a round is one attacker and one defender message. The "
+            "defender may guess the word at any turn with a line 'GUESS: <word>': a right "
             f"guess wins for the defender, a wrong one loses. Win +{self.win_reward:g}, loss "
             f"-{self.win_reward:g}, draw 0 when the rounds run out. Any form of the word counts "
             "(plural, -ing, -ed)."
         )
         header = f"Round {min(state.round + 1, self.rounds)} of {self.rounds}. "
         if role == ATTACKER:
-            preamble = (
-                "You are the attacker in a game of adversarial taboo against a defender.\n"
-                f"The target word: {card.word}\n"
-                "Lead the conversation so that the defender says the target word without "
-                "noticing: then you win. You must never say the word yourself or spell it "
-                "out: that loses at once. " + common
-            )
+            preamble = f"{rules}\n\nYou are the attacker.\nThe target word: {card.word}"
             instruction = header + "Your message, attacker:"
             candidates = tuple(
                 f"{h} What word comes to mind?" for h in hints_for(card, (card.word,))
             )
         else:
-            preamble = (
-                "You are the defender in a game of adversarial taboo against an attacker who "
-                "knows a secret target word. The attacker wants you to say that word without "
-                "noticing: if you say it (outside a guess), you lose. Work out the word from "
-                "the conversation instead. " + common
-            )
+            preamble = f"{rules}\n\nYou are the defender: you do not know the target word."
             instruction = header + "Your message, defender (or GUESS: <word>):"
             candidates = (*DEFENDER_TALK, f"GUESS: {EXAMPLE_GUESSES[0]}")
         heard = [m.text for m in state.transcript.messages if m.sender == ATTACKER]

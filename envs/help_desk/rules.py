@@ -229,11 +229,12 @@ class HelpDeskGame(Game):
         vector = [state.turn / self.max_turns, min(len(state.notes) / 4.0, 1.0)]
         if role == "customer":
             details = "; ".join(f"{s.label}: {state.goal[s.key]}" for s in state.intent.slots)
+            # What every episode's customer reads comes first (a shared prefix), the request last.
             preamble = (
-                f"You are a customer contacting a help desk. You want to "
-                f"{state.intent.description}. Your details: {details}. Answer the agent's "
-                "questions briefly and truthfully. You and the agent share the score: it "
-                "rises when your request is resolved correctly and quickly."
+                "You are a customer contacting a help desk. Answer the agent's questions briefly "
+                "and truthfully. You and the agent share the score: it rises when your request "
+                "is resolved correctly and quickly.\n\n"
+                f"You want to {state.intent.description}. Your details: {details}."
             )
             facts: dict[str, Any] = {
                 "role": role,

@@ -258,10 +258,25 @@ class NegotiationGame(Game):
 
     # -- views ------------------------------------------------------------------------------
     def _preamble(self, state: NegotiationState, role: str) -> str:
-        """Rules, role and private values: fixed for the episode, so built once per seat."""
+        """Rules, then role and private values: fixed for the episode, so built once per seat.
+
+        The rules come first and name no seat or episode fact, so every seat of every episode
+        reads the same opening (a local model's prefix cache then prefills it once).
+        """
         mine = state.values[role]
         other = ROLES[1 - ROLES.index(role)]
-        rules = (
+        return f"{self._rules()}\n\n" + (
+            f"You are {role}, negotiating with {other}.\n"
+            f"The pool: {describe_pool(state.counts)} (to take all of it: "
+            f"'OFFER: {format_items(state.counts)}').\n"
+            f"Your private values per item: {format_items(mine)} "
+            f"(the whole pool is worth {TOTAL_VALUE} points to you). "
+            f"{other} has different values that you do not know."
+        )
+
+    def _rules(self) -> str:
+        """The part of the preamble that is the same for both seats and every episode."""
+        moves = (
             "Every move must contain either OFFER: ... or ACCEPT (alternating offers)."
             if self.protocol == "alternating_offers"
             else "Each turn, write a short message to the other player."
@@ -271,19 +286,17 @@ class NegotiationGame(Game):
             if self.deal_discount < 1.0
             else ""
         )
-        preamble = (
-            f"You are {role}, negotiating with {other} over how to divide a pool of items.\n"
-            f"The pool: {describe_pool(state.counts)}.\n"
-            f"Your private values per item: {format_items(mine)} "
-            f"(the whole pool is worth {TOTAL_VALUE} points to you). "
-            f"{other} has different values that you do not know.\n"
-            f"{rules} To propose a division, add a line 'OFFER: {format_items(state.counts)}' "
-            f"with the number of each item YOU take; {other} gets the rest. To accept {other}'s "
-            f"last offer, write ACCEPT. To end without a deal, write NO DEAL (both score 0). "
-            f"With no deal after {self.max_turns} moves in all, both score 0.{discount} "
-            f"Your score is the value of the items you get."
+        items = " ".join(f"{name}=<number>" for name in ITEMS)
+        return (
+            f"{ROLES[0]} and {ROLES[1]} negotiate over how to divide a pool of items "
+            f"({', '.join(name + 's' for name in ITEMS)}). Each has private values per item, "
+            f"and the whole pool is worth {TOTAL_VALUE} points to each.\n"
+            f"{moves} To propose a division, add a line 'OFFER: {items}' with the number of "
+            f"each item YOU take; the other player gets the rest. To accept the other "
+            f"player's last offer, write ACCEPT. To end without a deal, write NO DEAL (both "
+            f"score 0). With no deal after {self.max_turns} moves in all, both score 0."
+            f"{discount} Your score is the value of the items you get."
         )
-        return preamble
 
     def view(self, state: GameState, role: str) -> RoleView:
         assert isinstance(state, NegotiationState)

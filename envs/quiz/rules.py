@@ -259,16 +259,18 @@ class QuizGame(Game):
             else f"Scoring per question: correct {c:+g}, 'I don't know' {a:+g}, wrong {-w:+g}. "
             f"So answer only if you are more than {self.abstain_threshold:.0%} sure."
         )
-        who = "You are a contestant in a quiz"
+        who, seat = "You are a contestant in a quiz", ""
         if self.buzzer:
+            # The same rules for both seats (a shared prefix); who is who comes last.
             other = next(r for r in BUZZER_ROLES if r != role)
             who = (
-                f"You are {role}, one of two contestants in a buzzer quiz against {other}. Both "
-                "of you answer each question at the same time; if both answer, a coin toss "
-                "decides who buzzed first. Only the first correct answer scores; an answer "
-                "after it is not judged and scores 0; every wrong answer costs. Saying 'I don't "
-                "know' is a pass"
+                f"A buzzer quiz between two contestants, {' and '.join(BUZZER_ROLES)}. Both "
+                "answer each question at the same time; if both answer, a coin toss decides "
+                "who buzzed first. Only the first correct answer scores; an answer after it is "
+                "not judged and scores 0; every wrong answer costs. Saying 'I don't know' is a "
+                "pass"
             )
+            seat = f"\n\nYou are {role}, playing against {other}."
         confidence = (
             "Add a line 'CONFIDENCE: <0 to 1>' with the probability that you are right."
             if self.require_confidence
@@ -278,7 +280,7 @@ class QuizGame(Game):
             f"{who}. Each question comes with a passage about invented places and people; "
             "answer from the passage only. Some questions cannot be answered from their "
             f"passage: then say 'I don't know'. {scoring}\n"
-            f"Reply with 'ANSWER: <short answer>' or 'I don't know'. {confidence}"
+            f"Reply with 'ANSWER: <short answer>' or 'I don't know'. {confidence}{seat}"
         )
 
     def view(self, state: GameState, role: str) -> RoleView:

@@ -213,10 +213,16 @@ class TabooGame(Game):
 
     # -- views ------------------------------------------------------------------------------
     def _rules_text(self) -> str:
+        """The rules both seats read first, the same in every episode (a shared prefix)."""
         return (
-            f"A correct guess earns both players {self.success_reward:g}; every round without "
-            f"it costs both {self.turn_cost:g}. There are {self.rounds} rounds; a round is one "
-            f"clue and one guess. A guess is one word (or a short phrase) after 'GUESS:'."
+            "A game of Taboo for two players, a describer and a guesser. The describer knows a "
+            "secret word and gives clues that make the guesser say it. The describer must never "
+            "say the secret word or one of its taboo words, in any form (plural, -ing, -ed, "
+            "hyphenated), and never spell them out: a clue that does ends the game with a "
+            f"penalty of {self.violation_penalty:g} for the describer. A correct guess earns "
+            f"both players {self.success_reward:g}; every round without it costs both "
+            f"{self.turn_cost:g}. There are {self.rounds} rounds; a round is one clue and one "
+            "guess. A guess is one word (or a short phrase) after 'GUESS:'."
         )
 
     def view(self, state: GameState, role: str) -> RoleView:
@@ -225,22 +231,18 @@ class TabooGame(Game):
         header = f"Round {min(state.round + 1, self.rounds)} of {self.rounds}. "
         if role == DESCRIBER:
             preamble = (
-                "You are the describer in a game of Taboo, playing with a guesser.\n"
+                f"{self._rules_text()}\n\n"
+                "You are the describer. Give clues that make the guesser say the secret word.\n"
                 f"The secret word: {card.word}\n"
-                f"Taboo words: {', '.join(card.taboo)}\n"
-                "Give clues that make the guesser say the secret word. Never say the secret "
-                "word or a taboo word, in any form (plural, -ing, -ed, hyphenated) and "
-                "never spell them out: a clue that does ends the game with a penalty of "
-                f"{self.violation_penalty:g} for you. " + self._rules_text()
+                f"Taboo words: {', '.join(card.taboo)}"
             )
             instruction = header + "Your clue, describer:"
             candidates = hints_for(card)
         else:
             preamble = (
-                "You are the guesser in a game of Taboo, playing with a describer who knows a "
-                "secret word and gives you clues without saying it or its taboo words.\n"
-                + self._rules_text()
-                + " Reply with 'GUESS: <word>'."
+                f"{self._rules_text()}\n\n"
+                "You are the guesser: you do not know the secret word. Reply with "
+                "'GUESS: <word>'."
             )
             instruction = header + "Your guess, guesser (GUESS: <word>):"
             candidates = tuple(f"GUESS: {w}" for w in EXAMPLE_GUESSES)

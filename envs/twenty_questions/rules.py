@@ -212,11 +212,12 @@ class TwentyQuestionsGame(Game):
             traits = ", ".join(
                 a.key for a in self.catalogue.attributes if a.key in secret.attributes
             )
+            # What every episode's answerer reads comes first (a shared prefix), the secret last.
             preamble = (
-                f"You are the answerer in twenty questions. The secret object is: {secret.name}. "
-                f"Its properties: {traits or 'none of the listed ones'}. Answer each question "
-                "of the asker truthfully with YES, NO or UNKNOWN (only that word is passed on). "
-                f"{scoring}"
+                "You are the answerer in twenty questions. Answer each question of the asker "
+                "truthfully with YES, NO or UNKNOWN (only that word is passed on). "
+                f"{scoring}\n\nThe secret object is: {secret.name}. "
+                f"Its properties: {traits or 'none of the listed ones'}."
             )
             facts = {
                 "role": role,

@@ -43,11 +43,24 @@ def test_whole_episodes_are_identical_with_and_without_reuse(palaestra_home, gam
     # good part of them (the first turn of each seat has nothing cached).
     stats = agent._fast.stats
     prompt_tokens = sum(len(t.train["prompt_ids"]) for r in reused for t in r.turns)
-    assert stats.prefill_tokens + stats.reused_tokens == prompt_tokens
+    assert stats.prefill_tokens - stats.prefix_tokens + stats.reused_tokens == prompt_tokens
     assert stats.reused_tokens > 0.3 * prompt_tokens
     assert agent.kv_store.hits > 0
-    # Every episode ended, so the runner freed every seat.
-    assert len(agent.kv_store) == 0 and agent.kv_store.nbytes == 0
+    # Every episode ended, so the runner freed every seat; only the shared prefixes stay.
+    store = agent.kv_store
+    assert len(store) == 0 and store.shared > 0 and store.shared_hits > 0
+    store.clear()
+    assert store.nbytes == 0 and store.shared == 0
+
+
+def test_without_shared_prefixes_the_text_is_the_same_and_more_is_prefilled(palaestra_home):
+    _, plain = _play(GREEDY, "negotiation-v0", range(3))
+    shared_agent, shared = _play(REUSED, "negotiation-v0", range(3))
+    own_agent, own = _play(f"{REUSED}&share_prefixes=false", "negotiation-v0", range(3))
+    assert _turns(shared) == _turns(own) == _turns(plain)
+    assert own_agent.kv_store.shared == own_agent.kv_store.shared_hits == 0
+    assert own_agent._fast.stats.prefix_tokens == 0
+    assert shared_agent._fast.stats.reused_tokens > own_agent._fast.stats.reused_tokens
 
 
 def test_concurrency_and_refills_do_not_change_the_text(palaestra_home):
@@ -86,7 +99,7 @@ def test_second_turn_reuses_the_prefix_and_logprobs_match_a_forward_pass(
 
 
 def test_rewritten_text_falls_back_to_a_full_prefill(palaestra_home, observations):
-    agent = make_agent(REUSED)
+    agent = make_agent(f"{REUSED}&share_prefixes=false")  # only the seat's own cache
     plain = make_agent(GREEDY)
     agent.act(observations)
     # Same seats, but the preamble was rewritten: only the chat template's opening matches.
@@ -105,7 +118,7 @@ def test_rewritten_text_falls_back_to_a_full_prefill(palaestra_home, observation
 
 
 def test_changed_weights_drop_the_caches(palaestra_home, observations):
-    agent = make_agent(REUSED)
+    agent = make_agent(f"{REUSED}&share_prefixes=false")  # only the seat's own cache
     agent.act(observations)
     assert len(agent.kv_store) == 4
     param = next(agent.model.parameters())
@@ -190,3 +203,17 @@ def test_end_episode_and_reset_free_the_seats(palaestra_home, observations):
 def test_prefill_groups_rows_of_similar_length(suffix_lengths, groups):
     rows = [_Row(list(range(n)), None) for n in suffix_lengths]
     assert _length_groups(rows) == groups
+
+
+def test_later_episodes_reuse_the_rules_prefilled_by_earlier_ones(palaestra_home):
+    # One episode at a time: no batch to share within, so every first turn after the very
+    # first one finds the rules in a cache (bob in alice's, later episodes in the shared copy).
+    _, plain = _play(GREEDY, "taboo-v0", range(3), concurrency=1)
+    agent, reused = _play(REUSED, "taboo-v0", range(3), concurrency=1)
+    own, _ = _play(f"{REUSED}&share_prefixes=false", "taboo-v0", range(3), concurrency=1)
+    assert _turns(reused) == _turns(plain)
+    assert agent.kv_store.shared_hits >= 5  # 6 first turns, all but the very first
+    rules = make("taboo-v0").unwrapped.game._rules_text()
+    rule_tokens = len(agent.tokenizer(rules)["input_ids"])
+    gained = agent._fast.stats.reused_tokens - own._fast.stats.reused_tokens
+    assert rule_tokens >= 32 and gained >= 5 * rule_tokens

@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from palaestra.agents.kvcache import SeatCacheStore, SeatKV, common_prefix_length
+from palaestra.agents.kvcache import (
+    MAX_SHARED,
+    MIN_SHARED,
+    SeatCacheStore,
+    SeatKV,
+    common_prefix_length,
+)
 
 
 def _entry(ids: list[int]) -> SeatKV:
@@ -91,3 +97,57 @@ def test_bad_arguments():
         SeatCacheStore(max_bytes=-1)
     with pytest.raises(ValueError, match="crop length"):
         _entry([1, 2]).crop(3)
+
+
+# -- prefixes shared between seats -------------------------------------------------------------
+
+RULES = list(range(100, 100 + MIN_SHARED + 8))  # a prefix long enough to be shared
+
+
+def test_a_first_turn_reuses_another_seats_prefix_and_keeps_it_shared():
+    store = SeatCacheStore()
+    store.put("ep1/alice", _entry([*RULES, 1, 2, 3]))
+    hit = store.lookup("ep1/bob", [*RULES, 7, 8])
+    assert hit.ids == RULES and hit.kv.shape[3] == len(RULES)
+    # Keys and values come from alice's tensor (same positions, same tokens).
+    assert hit.kv[0, 0, 0, :, 0].tolist() == [float(i) for i in range(len(RULES))]
+    assert (store.shared, store.shared_hits, len(store)) == (1, 1, 1)
+    # The shared copy outlives alice's episode and serves the next one.
+    assert store.end_episode("ep1") == 1
+    assert store.lookup("ep2/alice", [*RULES, 9]).ids == RULES
+    assert store.shared == 1 and store.nbytes == 8 * len(RULES)
+
+
+def test_short_common_prefixes_are_not_shared_and_sharing_can_be_off():
+    store = SeatCacheStore()
+    store.put("ep1/alice", _entry([*RULES[: MIN_SHARED - 1], 1]))
+    assert store.lookup("ep1/bob", [*RULES[: MIN_SHARED - 1], 2]) is None
+    off = SeatCacheStore(share_prefixes=False)
+    off.put("ep1/alice", _entry([*RULES, 1]))
+    assert off.lookup("ep1/bob", [*RULES, 2]) is None
+    assert off.share(_entry(RULES)) is False and off.shared == 0
+
+
+def test_the_seats_own_cache_wins_ties_and_a_longer_shared_prefix_wins_otherwise():
+    store = SeatCacheStore()
+    store.put("ep1/alice", _entry([*RULES, 1]))
+    assert store.share(_entry([*RULES, 1, 2]))
+    # Own cache: RULES + [1], the longest possible (the last token is left out): own wins.
+    assert store.lookup("ep1/alice", [*RULES, 1, 5]).ids == [*RULES, 1]
+    assert store.shared_hits == 0
+    # A new seat: the shared prefix matches as far as alice's cache does; no new copy is made.
+    assert store.lookup("ep2/alice", [*RULES, 1, 2, 3]).ids == [*RULES, 1, 2]
+    assert store.shared == 1 and store.shared_hits == 1
+    # seat=None looks only at what is shared.
+    assert store.lookup(None, [*RULES, 1, 2, 3]).ids == [*RULES, 1, 2]
+
+
+def test_shared_prefixes_are_deduplicated_capped_and_dropped_with_the_weights():
+    store = SeatCacheStore()
+    assert store.share(_entry([*RULES, 1, 2]))
+    assert not store.share(_entry([*RULES, 1]))  # already covered by a longer one
+    for i in range(MAX_SHARED + 3):
+        store.share(_entry([*RULES, 1000 + i]))
+    assert store.shared == MAX_SHARED
+    store.bind("weights-1")
+    assert store.shared == 0 and store.nbytes == 0

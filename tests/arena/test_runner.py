@@ -118,7 +118,7 @@ def test_record_holds_prompt_text_reasoning_rewards_and_training_fields():
     assert first.text == "OFFER: book=0 hat=0 ball=0"
     assert first.reasoning == "plan for turn 0"
     assert "plan for turn" not in second.prompt  # bob never sees alice's reasoning
-    assert first.prompt.startswith("You are alice") and second.prompt.startswith("You are bob")
+    assert "\n\nYou are alice," in first.prompt and "\n\nYou are bob," in second.prompt
     assert first.valid and second.valid and second.text.endswith("ACCEPT")
     assert first.train == {
         "prompt_ids": [1, 2, 3],

@@ -5,6 +5,8 @@ Written once over the registry, so every game added later is covered automatical
 
 from __future__ import annotations
 
+import os
+
 import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -70,3 +72,38 @@ def test_env_module_docstring_is_a_docs_page(env_id):
     doc = spec(env_id).load().__doc__ or ""
     for heading in ("Rewards", "Version history"):
         assert heading in doc, f"{env_id} docstring lacks a {heading!r} section"
+
+
+def _first_preambles(env_id: str, seeds: range) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for seed in seeds:
+        env = make(env_id)
+        env.reset(seed=seed)
+        for role in env.possible_agents:
+            out.setdefault(role, []).append(env.unwrapped.observation_for(role).preamble)
+    return out
+
+
+#: Games whose seats all read the same rules first (the others' roles have different rules).
+SHARED_RULES = {
+    "adversarial-taboo-v0",
+    "bargaining-v0",
+    "debate-v0",
+    "debate-simultaneous-v0",
+    "negotiation-v0",
+    "quiz-buzzer-v0",
+    "taboo-v0",
+}
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_rules_come_first_so_seats_and_episodes_share_a_prefix(env_id):
+    """What does not change between episodes (and, where the rules are the same, between
+    seats) comes first in the preamble, so a local model's prefix cache prefills it once."""
+    preambles = _first_preambles(env_id, range(6))
+    everyone = [p for texts in preambles.values() for p in texts]
+    assert len(set(everyone)) > 1 or env_id == "quiz-v0"  # seeds change the private facts
+    groups = [everyone] if env_id in SHARED_RULES else list(preambles.values())
+    for texts in groups:
+        shared = os.path.commonprefix(texts)  # noqa: RUF071 (character-wise is meant)
+        assert len(shared) >= 0.5 * min(map(len, texts)), (env_id, shared)
