@@ -14,7 +14,7 @@ and at least 90% of raw generate throughput.
 
     python benchmarks/arena_throughput.py [--model smollm2-135m] [--concurrency 1 4 16 32]
         [--episodes N] [--max-turns 4] [--max-new-tokens 24] [--threads N]
-        [--reuse-cache on|off] [--json PATH]
+        [--reuse-cache on|off] [--raw on|off] [--json PATH]
 
 With ``--reuse-cache on`` (the agent's default) the agent prefills only what is new in a
 seat's prompt since its last turn, while the raw ``generate`` replay prefills whole prompts, so
@@ -44,8 +44,8 @@ class RecordingAgent:
     both sides alike. The replay's time is kept apart and taken off the arena's wall time.
     """
 
-    def __init__(self, agent: HFAgent) -> None:
-        self.agent, self.name = agent, agent.name
+    def __init__(self, agent: HFAgent, replay: bool = True) -> None:
+        self.agent, self.name, self.replay = agent, agent.name, replay
         self.sizes: list[int] = []
         self.act_seconds = 0.0
         self.raw_seconds = 0.0
@@ -55,7 +55,9 @@ class RecordingAgent:
         out = self.agent.act(observations)
         self.act_seconds += time.perf_counter() - start
         self.sizes.append(len(observations))
-        self.raw_seconds += raw_generate(self.agent, list(observations), self.agent.max_new_tokens)
+        if self.replay:
+            batch, limit = list(observations), self.agent.max_new_tokens
+            self.raw_seconds += raw_generate(self.agent, batch, limit)
         return out
 
     def reset(self) -> None:
@@ -85,14 +87,19 @@ def raw_generate(agent: HFAgent, batch: list[Observation], max_new_tokens: int) 
     return time.perf_counter() - start
 
 
-def measure(agent: HFAgent, concurrency: int, episodes: int, max_turns: int) -> dict:
-    player = RecordingAgent(agent)
+def measure(
+    agent: HFAgent, concurrency: int, episodes: int, max_turns: int, replay: bool = True
+) -> dict:
+    player = RecordingAgent(agent, replay)
+    game_args: dict = {"invalid_move": "penalty"}
+    if max_turns:
+        game_args["max_turns"] = max_turns
     jobs = [
         EpisodeJob(
             "negotiation-v0",
             seed,
             {"alice": player, "bob": player},
-            {"max_turns": max_turns, "invalid_move": "penalty"},
+            dict(game_args),
             episode_id=f"bench/{concurrency}/{seed}",
         )
         for seed in range(episodes)
@@ -114,8 +121,8 @@ def measure(agent: HFAgent, concurrency: int, episodes: int, max_turns: int) -> 
         "raw_s": raw,
         "episodes_per_min": 60 * len(records) / wall,
         "arena_tok_s": tokens / wall,
-        "raw_tok_s": tokens / raw,
-        "arena_vs_raw": raw / wall,
+        "raw_tok_s": tokens / raw if replay else None,
+        "arena_vs_raw": raw / wall if replay else None,
     }
 
 
@@ -124,7 +131,7 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 32])
     parser.add_argument("--episodes", type=int, default=None, help="default: max(4, c)")
-    parser.add_argument("--max-turns", type=int, default=4)
+    parser.add_argument("--max-turns", type=int, default=4, help="0: the game's default (10)")
     parser.add_argument("--max-new-tokens", type=int, default=24)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument(
@@ -133,6 +140,13 @@ def main() -> None:
         default="on",
         help="the hf agent's per-seat KV cache reuse across turns (default on, as the agent)",
     )
+    parser.add_argument(
+        "--raw",
+        choices=("on", "off"),
+        default="on",
+        help="replay every batch through bare generate (off: episodes per minute only)",
+    )
+    parser.add_argument("--cache-mb", type=int, default=4096, help="the hf agent's cache_mb")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.threads:
@@ -143,6 +157,7 @@ def main() -> None:
         max_new_tokens=args.max_new_tokens,
         device="cpu",
         reuse_cache=args.reuse_cache == "on",
+        cache_mb=args.cache_mb,
     )
     print(
         f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__} "
@@ -156,12 +171,13 @@ def main() -> None:
     print(header + "\n|" + "---|" * 8)
     rows = []
     for c in args.concurrency:
-        row = measure(agent, c, args.episodes or max(4, c), args.max_turns)
+        row = measure(agent, c, args.episodes or max(4, c), args.max_turns, args.raw == "on")
         rows.append(row)
+        raw = "-" if row["raw_tok_s"] is None else f"{row['raw_tok_s']:.1f}"
+        ratio = "-" if row["arena_vs_raw"] is None else f"{100 * row['arena_vs_raw']:.0f}%"
         print(
             f"| {c} | {row['episodes']} | {row['mean_batch']:.1f} | {row['tokens']} "
-            f"| {row['episodes_per_min']:.1f} | {row['arena_tok_s']:.1f} "
-            f"| {row['raw_tok_s']:.1f} | {100 * row['arena_vs_raw']:.0f}% |",
+            f"| {row['episodes_per_min']:.1f} | {row['arena_tok_s']:.1f} | {raw} | {ratio} |",
             flush=True,
         )
     base = rows[0]["episodes_per_min"]

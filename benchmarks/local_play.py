@@ -54,6 +54,8 @@ class ModeResult:
     decode_seconds: float
     reused_tokens: int
     peak_rss_mb: float
+    shared_prefix_tokens: int = 0
+    shared_hits: int = 0
     texts: list[list[str]] = field(default_factory=list)
 
     @property
@@ -111,17 +113,21 @@ def run_mode(args: argparse.Namespace, mode: str, game: str) -> ModeResult:
     from palaestra.envs import make
 
     reuse = "true" if mode == "fast" else "false"
-    spec = f"hf:{args.model}?temperature=0&max_new_tokens={args.max_new_tokens}&reuse_cache={reuse}"
+    spec = (
+        f"hf:{args.model}?temperature=0&max_new_tokens={args.max_new_tokens}"
+        f"&reuse_cache={reuse}&cache_mb={args.cache_mb}"
+    )
     agent = make_agent(spec)
     timer = ForwardTimer(agent.model)
     roles = list(make(game).possible_agents)
-    episodes = args.naive_episodes if mode == "naive" else args.episodes
+    episodes = {"naive": args.naive_episodes, "batched": args.batched_episodes or args.episodes}
+    episodes = episodes.get(mode, args.episodes)
     env_kwargs = {"max_turns": args.max_turns} if args.max_turns else {}
     jobs = [
         EpisodeJob(game, seed, dict.fromkeys(roles, agent), env_kwargs=dict(env_kwargs))
         for seed in range(episodes)
     ]
-    runner = MatchRunner(concurrency=1 if mode == "naive" else args.concurrency)
+    runner = MatchRunner(concurrency=1 if mode == "naive" else min(args.concurrency, episodes))
     start, cpu_start = time.perf_counter(), time.process_time()
     records = sorted(runner.run(jobs), key=lambda r: r.seed)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
@@ -130,8 +136,10 @@ def run_mode(args: argparse.Namespace, mode: str, game: str) -> ModeResult:
     # of the fast mode from its generator (its 4-D masks do not show the padding).
     prefill_seconds, decode_seconds = timer.prefill_seconds, timer.decode_seconds
     fast = agent._fast
+    shared_prefix_tokens = shared_hits = 0
     if fast is not None:
         prefill_tokens, reused = fast.stats.prefill_tokens, fast.stats.reused_tokens
+        shared_prefix_tokens, shared_hits = fast.stats.prefix_tokens, agent.kv_store.shared_hits
     else:
         prefill_tokens, reused = timer.prefill_tokens, 0
     return ModeResult(
@@ -148,6 +156,8 @@ def run_mode(args: argparse.Namespace, mode: str, game: str) -> ModeResult:
         decode_tokens=sum(t.tokens for r in records for t in r.turns),
         decode_seconds=decode_seconds,
         reused_tokens=reused,
+        shared_prefix_tokens=shared_prefix_tokens,
+        shared_hits=shared_hits,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         texts=[[t.text for t in r.turns] for r in records],
     )
@@ -271,6 +281,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--games", nargs="+", default=["negotiation-v0", "taboo-v0"])
     parser.add_argument("--episodes", type=int, default=32, help="episodes of batched/fast")
     parser.add_argument("--naive-episodes", type=int, default=2, help="episodes of naive")
+    parser.add_argument(
+        "--batched-episodes", type=int, default=0, help="episodes of batched (0: --episodes)"
+    )
+    parser.add_argument("--cache-mb", type=int, default=4096, help="the hf agent's cache_mb")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=24)
     parser.add_argument("--max-turns", type=int, default=0, help="game max_turns (0: default)")
@@ -288,10 +302,10 @@ def main(argv: list[str] | None = None) -> None:
     passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
     results: dict[str, Any] = {"args": vars(args), "modes": [], "cpus": os.cpu_count()}
     print(
-        "| game | mode | episodes | turns | episodes/min | episodes/CPU-min | prefill tok/s "
-        "| decode tok/s | reused prompt tokens | peak RSS MiB |"
+        "| game | mode | episodes | turns | episodes/min | turns/min | episodes/CPU-min "
+        "| prefill tok/s | decode tok/s | reused prompt tokens | peak RSS MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for game in args.games:
         by_mode: dict[str, dict[str, Any]] = {}
         for mode in args.modes:
@@ -301,7 +315,8 @@ def main(argv: list[str] | None = None) -> None:
             reused = r["reused_tokens"] / max(1, r["reused_tokens"] + r["prefill_tokens"])
             print(
                 f"| {game} | {mode} | {r['episodes']} | {r['turns']} | "
-                f"{r['episodes_per_min']:.2f} | {r['episodes_per_cpu_min']:.2f} | "
+                f"{r['episodes_per_min']:.2f} | {60 * r['turns'] / r['seconds']:.1f} | "
+                f"{r['episodes_per_cpu_min']:.2f} | "
                 f"{result.prefill_tps:.0f} | "
                 f"{result.decode_tps:.1f} | {reused:.0%} | {r['peak_rss_mb']:.0f} |",
                 flush=True,
@@ -311,10 +326,20 @@ def main(argv: list[str] | None = None) -> None:
             fast, naive = by_mode["fast"], by_mode["naive"]
             speedup = fast["episodes_per_min"] / naive["episodes_per_min"]
             cpu_speedup = fast["episodes_per_cpu_min"] / naive["episodes_per_cpu_min"]
-            results.setdefault("speedup", {})[game] = {"wall": speedup, "cpu": cpu_speedup}
+            # Episodes of a game can differ in length (a word guessed early): with few naive
+            # episodes, episodes/min then compares unlike work, so turns/min is given too.
+            per_turn = (fast["turns"] / fast["seconds"]) / (naive["turns"] / naive["seconds"])
+            results.setdefault("speedup", {})[game] = {
+                "wall": speedup,
+                "cpu": cpu_speedup,
+                "turns": per_turn,
+                "mean_turns": {m: r["turns"] / r["episodes"] for m, r in by_mode.items()},
+            }
             print(
                 f"\n{game}: fast / naive episodes per minute = {speedup:.1f}x "
-                f"(per CPU-minute {cpu_speedup:.1f}x)"
+                f"(per CPU-minute {cpu_speedup:.1f}x; turns per minute {per_turn:.1f}x; "
+                f"turns per episode: naive {naive['turns'] / naive['episodes']:.1f}, "
+                f"fast {fast['turns'] / fast['episodes']:.1f})"
             )
         if "batched" in by_mode and "fast" in by_mode:
             same = _agreement(by_mode["batched"]["texts"], by_mode["fast"]["texts"])
