@@ -88,6 +88,28 @@ def group_advantages(
     return out
 
 
+def flat_group_fraction(
+    groups: Sequence[Hashable],
+    episodes: Sequence[Hashable],
+    episode_returns: dict[Hashable, float],
+    tol: float = 1e-8,
+) -> float:
+    """Fraction of groups whose episodes all returned the same (within ``tol``).
+
+    Such a group's baseline is its common return, so with a terminal reward every one of its
+    samples gets a zero advantage (per-turn credits that differ from the return still leave
+    some): nothing to learn from. A group of one episode counts as flat. Returns 0 when there
+    are no groups.
+    """
+    members: dict[Hashable, dict[Hashable, float]] = {}
+    for g, e in zip(groups, episodes):
+        members.setdefault(g, {})[e] = episode_returns[e]
+    if not members:
+        return 0.0
+    flat = sum(max(m.values()) - min(m.values()) <= tol for m in members.values())
+    return flat / len(members)
+
+
 @dataclass
 class RoleBaseline:
     """Running baseline per (game, role): SPIRAL's role-conditioned advantage estimation.

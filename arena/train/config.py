@@ -231,6 +231,9 @@ class GuardConfig(_Section):
     """Warn when the mean response length falls below this fraction of its first value."""
     min_entropy_ratio: float = Field(0.25, ge=0, le=1)
     """Warn when the mean entropy falls below this fraction of its first value."""
+    max_flat_groups: float = Field(0.9, ge=0, le=1)
+    """Warn when, over the last ``window`` steps, at least this fraction of the GRPO groups had
+    the same return in every episode (zero advantages: the policy gets no signal)."""
 
 
 class EvalConfig(_Section):

@@ -9,7 +9,13 @@ Every step logs reward, KL, entropy, response length, invalid-move rate, clip fr
 * the mean response length falls below ``min_length_ratio`` of its first value (length
   collapse: e.g. empty or one-token replies that dodge penalties);
 * the mean token entropy falls below ``min_entropy_ratio`` of its first value (mode
-  collapse: every sample the same, so group baselines see no variance).
+  collapse: every sample the same, so group baselines see no variance);
+* on average over the last ``window`` steps at least ``max_flat_groups`` of the GRPO groups
+  were flat, every episode of the group returning the same (``train/flat_groups``): with a
+  terminal reward all their advantages are zero, so the update has (almost) nothing to learn
+  from. The usual causes: a
+  policy that never scores (no warm start, too hard an opponent), a nearly deterministic
+  policy, or groups of one episode.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class Guards:
     evals: list[float] = field(default_factory=list)
     first_length: float | None = None
     first_entropy: float | None = None
+    flat: list[float] = field(default_factory=list)
 
     def check(self, metrics: dict[str, Any]) -> list[str]:
         """Fold in one step's metrics (``train/reward``, ``train/length``, ``train/entropy``
@@ -86,6 +93,17 @@ class Guards:
                     f"entropy collapsed to {entropy:.3g} (from {self.first_entropy:.3g} at the "
                     "start): the policy may be collapsing to one reply"
                 )
+        flat = metrics.get("train/flat_groups")
+        if isinstance(flat, (int, float)):
+            self.flat.append(float(flat))
+            window = self.flat[-self.config.window :]
+            mean = float(np.mean(window))
+            if len(window) == self.config.window and mean >= self.config.max_flat_groups:
+                warnings.append(
+                    f"{mean:.0%} of the reward groups were flat over the last {len(window)} "
+                    "steps (every episode of a group returned the same), so their advantages "
+                    "are zero: try a warm start, a higher temperature or larger groups"
+                )
         for w in warnings:
             log.warning(w)
         return warnings
@@ -96,6 +114,7 @@ class Guards:
             "evals": list(self.evals),
             "first_length": self.first_length,
             "first_entropy": self.first_entropy,
+            "flat": list(self.flat),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -103,3 +122,4 @@ class Guards:
         self.evals = list(state["evals"])
         self.first_length = state["first_length"]
         self.first_entropy = state["first_entropy"]
+        self.flat = list(state.get("flat", []))  # checkpoints from before this guard lack it

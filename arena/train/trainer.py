@@ -35,7 +35,7 @@ import torch
 
 from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.runner import EpisodeJob, MatchRunner
-from palaestra.arena.train.advantages import RoleBaseline
+from palaestra.arena.train.advantages import RoleBaseline, flat_group_fraction
 from palaestra.arena.train.config import GameConfig, TrainConfig
 from palaestra.arena.train.curriculum import Curriculum
 from palaestra.arena.train.evaluation import seat_metrics
@@ -334,6 +334,11 @@ class Trainer:
             else 0.0,
             "train/samples": len(samples),
             "train/kept": len(fresh),
+            "train/flat_groups": flat_group_fraction(
+                [x.group for x in samples],
+                [x.seat for x in samples],
+                {x.seat: x.value for x in samples},
+            ),
             "train/replayed": len(replayed),
             "train/advantage_abs": float(np.mean([abs(s.advantage) for s in samples]))
             if samples

@@ -5,6 +5,7 @@ import pytest
 from palaestra.arena.train.advantages import (
     RoleBaseline,
     discounted_returns,
+    flat_group_fraction,
     group_advantages,
     turn_credits,
 )
@@ -70,3 +71,12 @@ def test_role_baseline_counts_each_episode_once_and_round_trips():
     other = RoleBaseline(decay=0.1)
     other.load_state_dict(rb.state_dict())
     assert other.values == rb.values and other.decay == 0.5
+
+
+def test_flat_group_fraction_counts_groups_whose_episodes_all_returned_the_same():
+    groups = ["g1", "g1", "g1", "g2", "g2", "g3"]
+    seats = ["e1", "e1", "e2", "e3", "e4", "e5"]  # g1: e1 twice (two turns) and e2
+    returns = {"e1": 1.0, "e2": 1.0, "e3": 0.0, "e4": 2.0, "e5": -1.0}
+    # g1 flat (1, 1), g2 not (0, 2), g3 a single episode: flat.
+    assert flat_group_fraction(groups, seats, returns) == pytest.approx(2 / 3)
+    assert flat_group_fraction([], [], {}) == 0.0

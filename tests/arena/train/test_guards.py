@@ -28,3 +28,15 @@ def test_length_and_entropy_collapse():
     warnings = guards.check({"train/length": 10.0, "train/entropy": 0.5})
     assert len(warnings) == 2
     assert "length collapsed" in warnings[0] and "entropy collapsed" in warnings[1]
+
+
+def test_flat_groups_warn_only_when_most_groups_stay_flat_for_the_window():
+    guards = Guards(GuardConfig(window=3, max_flat_groups=0.9))
+    assert guards.check({"train/flat_groups": 1.0}) == []  # not a full window yet
+    assert guards.check({"train/flat_groups": 1.0}) == []
+    warnings = guards.check({"train/flat_groups": 0.8})  # mean 0.93 over 3 steps
+    assert len(warnings) == 1 and "93% of the reward groups were flat" in warnings[0]
+    assert guards.check({"train/flat_groups": 0.5}) == []  # mean 0.77
+    restored = Guards(GuardConfig(window=3, max_flat_groups=0.9))
+    restored.load_state_dict(guards.state_dict())
+    assert restored.flat == [1.0, 1.0, 0.8, 0.5]

@@ -91,6 +91,7 @@ def test_few_steps_checkpoint_and_exact_resume(tiny, tmp_path):
     for key in ("train/kl", "train/entropy", "train/length", "train/invalid_rate",
                 "train/clip_fraction", "train/reward"):  # fmt: skip
         assert key in rows_a[0]
+    assert all(0.0 <= r["train/flat_groups"] <= 1.0 for r in rows_a)
     assert "eval/negotiation-v0/initial/reward_low" in rows_a[2]
     run_a = tmp_path / "a"
     assert (run_a / "learning_curves.png").stat().st_size > 0
