@@ -173,6 +173,15 @@ def _buffer_layer_class() -> type:
                 self._allocate(keys, values)
                 self._write(keys, values)
 
+        @classmethod
+        def adopt(cls, buf_k: Any, buf_v: Any, length: int) -> BufferLayer:
+            """A layer over buffers whose first ``length`` columns are already filled (no copy)."""
+            layer = cls(None, None, buf_k.shape[2])
+            layer.buf_k, layer.buf_v, layer.length = buf_k, buf_v, length
+            layer.keys, layer.values = buf_k[:, :, :length], buf_v[:, :, :length]
+            layer.device, layer.is_initialized = buf_k.device, True
+            return layer
+
         def _allocate(self, keys: Any, values: Any) -> None:
             import torch
 
@@ -229,16 +238,39 @@ def _buffer_layer_class() -> type:
 _LAYER_CLASS: type | None = None
 
 
-def _new_cache(per_layer: Sequence[tuple[Any, Any]], capacity: int) -> Any:
-    """A ``DynamicCache`` whose layers are buffer layers holding ``per_layer`` (keys, values)."""
+def _new_cache(layers: int, capacity: int, buf: Any = None, length: int = 0) -> Any:
+    """A ``DynamicCache`` of buffer layers: over ``buf`` (``(layers, 2, batch, heads, capacity,
+    dim)``, its first ``length`` columns filled), or empty ones allocated on first write."""
     global _LAYER_CLASS
     from transformers.cache_utils import DynamicCache
 
     if _LAYER_CLASS is None:
         _LAYER_CLASS = _buffer_layer_class()
     cache = DynamicCache()
-    cache.layers = [_LAYER_CLASS(k, v, capacity) for k, v in per_layer]
+    if buf is None:
+        cache.layers = [_LAYER_CLASS(None, None, capacity) for _ in range(layers)]
+    else:
+        cache.layers = [_LAYER_CLASS.adopt(buf[i, 0], buf[i, 1], length) for i in range(layers)]
     return cache
+
+
+def _filled_buffer(kvs: Sequence[Any], width: int, capacity: int, device: Any) -> Any:
+    """One ``(layers, 2, batch, heads, capacity, dim)`` buffer with row ``i``'s keys and values
+    (``kvs[i]``, ``(layers, 2, heads, length, dim)`` or ``None``) right-aligned in its first
+    ``width`` columns and zeros to their left; the columns from ``width`` on are left unset (the
+    model writes them before anything reads them). One copy of each row, nothing else."""
+    import torch
+
+    ref = next(kv for kv in kvs if kv is not None)
+    layers, _, heads, _, dim = ref.shape
+    buf = torch.empty((layers, 2, len(kvs), heads, capacity, dim), dtype=ref.dtype, device=device)
+    for i, kv in enumerate(kvs):
+        length = 0 if kv is None else kv.shape[3]
+        if length < width:  # masked out, but must be finite: 0 x NaN is NaN
+            buf[:, :, i, :, : width - length].zero_()
+        if length:
+            buf[:, :, i, :, width - length : width] = kv
+    return buf
 
 
 class FastGenerator:
@@ -391,38 +423,24 @@ class FastGenerator:
             positions[i, width - len(suffix) :] = torch.arange(row.reused, len(row.ids))
             real[i, past - row.reused : past] = True
             real[i, total - len(suffix) :] = True
-        per_layer: list[tuple[Any, Any]] = []
-        if past:
-            # Left-pad every row's cached prefix to the group's longest one.
-            ref = next(r.past.kv for r in rows if r.past is not None)
-            layers, _, heads, _, dim = ref.shape
-            block = torch.zeros((layers, 2, n, heads, past, dim), dtype=ref.dtype, device=device)
-            for i, row in enumerate(rows):
-                if row.past is not None:
-                    block[:, :, i, :, past - row.reused :] = row.past.kv
-            per_layer = [(block[layer, 0], block[layer, 1]) for layer in range(layers)]
-        else:
-            per_layer = [(None, None)] * self._num_layers()
-        cache = _new_cache(per_layer, total)
+        buf = None
+        if past:  # every row's cached prefix, left-padded to the group's longest one
+            kvs = [r.past.kv if r.past is not None else None for r in rows]
+            buf = _filled_buffer(kvs, past, total, device)
+        cache = _new_cache(self._num_layers(), total, buf, past)
         # Query j sits at column past + j: it sees real columns up to and including its own.
         causal = torch.arange(total)[None, :] <= (past + torch.arange(width))[:, None]
         allowed = real[:, None, :] & causal[None, :, :]
         mask = _additive(allowed[:, None], dtype, device)
         with torch.no_grad():
             logits = self._forward(input_ids.to(device), positions.to(device), mask, cache)
-        kvs = []
+        if buf is None:  # no cached prefix: the layers allocated their own buffers
+            buf = torch.stack([torch.stack([la.buf_k, la.buf_v]) for la in cache.layers])
+        out = []
         for i, row in enumerate(rows):
             keep = real[i].nonzero().squeeze(1).to(device)
-            kv = torch.stack(
-                [
-                    torch.stack(
-                        [layer.buf_k[i].index_select(1, keep), layer.buf_v[i].index_select(1, keep)]
-                    )
-                    for layer in cache.layers
-                ]
-            )
-            kvs.append(SeatKV(list(row.ids), kv))
-        return list(logits), kvs
+            out.append(SeatKV(list(row.ids), buf[:, :, i].index_select(3, keep)))
+        return list(logits), out
 
     # -- decode ----------------------------------------------------------------------------
 
@@ -444,16 +462,13 @@ class FastGenerator:
         width = max(lengths)
         capacity = width + max_new_tokens
         dtype = kvs[0].kv.dtype
-        layers, _, heads, _, dim = kvs[0].kv.shape
-        block = torch.zeros((layers, 2, batch, heads, width, dim), dtype=dtype, device=device)
+        layers = kvs[0].kv.shape[0]
         real = torch.ones((batch, capacity), dtype=torch.bool)
         for i, kv in enumerate(kvs):
-            block[:, :, i, :, width - kv.length :] = kv.kv
             real[i, : width - kv.length] = False
-        cache = _new_cache(
-            [(block[layer, 0], block[layer, 1]) for layer in range(layers)], capacity
-        )
-        del block
+        buf = _filled_buffer([kv.kv for kv in kvs], width, capacity, device)
+        cache = _new_cache(layers, capacity, buf, width)
+        del buf  # the layers hold views; rows leaving the batch then free their part
         mask = _additive(real[:, None, None, :], dtype, device)
         next_pos = torch.tensor(lengths, dtype=torch.long, device=device)
         eos = torch.tensor(list(eos_ids) or [-1], dtype=torch.long, device=device)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from palaestra.agents import make_agent
-from palaestra.agents.fastgen import _length_groups, _Row
+from palaestra.agents.fastgen import _filled_buffer, _length_groups, _Row
 from palaestra.agents.hf import HFAgent
 from palaestra.agents.specs import AgentSpecError
 from palaestra.arena.runner import EpisodeJob, MatchRunner
@@ -217,3 +217,13 @@ def test_later_episodes_reuse_the_rules_prefilled_by_earlier_ones(palaestra_home
     rule_tokens = len(agent.tokenizer(rules)["input_ids"])
     gained = agent._fast.stats.reused_tokens - own._fast.stats.reused_tokens
     assert rule_tokens >= 32 and gained >= 5 * rule_tokens
+
+
+def test_filled_buffer_right_aligns_each_row_and_zeroes_the_padding():
+    a = torch.full((2, 2, 1, 3, 4), 1.0)  # (layers, 2, heads, length 3, dim)
+    b = torch.full((2, 2, 1, 5, 4), 2.0)
+    buf = _filled_buffer([a, None, b], width=5, capacity=8, device="cpu")
+    assert buf.shape == (2, 2, 3, 1, 8, 4)
+    assert buf[:, :, 0, :, :2].eq(0).all() and buf[:, :, 0, :, 2:5].eq(1).all()
+    assert buf[:, :, 1, :, :5].eq(0).all()  # a row with nothing cached: all padding
+    assert buf[:, :, 2, :, :5].eq(2).all()
