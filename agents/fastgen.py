@@ -11,7 +11,9 @@ when ``reuse_cache`` is on. One call answers a batch of prompts:
    not padded to the 400 of a seat on its first turn. Each group is one forward pass over
    ``[cached prefix | suffix]``, with an explicit 4-D additive mask (padding may sit between
    the prefix and the suffix) and explicit positions, so every row sees exactly what it would
-   see alone. Only the last position's logits are computed.
+   see alone. Only the last position's logits are computed. Each row's cached keys and
+   values are copied once, straight into the group's preallocated buffer, and each row's new
+   cache is one ``index_select`` out of it.
    Rows that have no cache of their own yet (first turns) but share a prefix with each other
    (the game's rules) get that prefix prefilled once and kept as a shared prefix
    (:meth:`~palaestra.agents.kvcache.SeatCacheStore.share`), which later episodes reuse too.
