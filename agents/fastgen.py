@@ -351,11 +351,11 @@ class FastGenerator:
         device = next(self.model.parameters()).device
         self.stats.calls += 1
         started = time.perf_counter()
-        rows = [
-            _Row(list(ids), self.store.lookup(seat, list(ids))) for seat, ids in zip(seats, prompts)
-        ]
-        if keep and self.store.share_prefixes and self._share_prefixes(rows, device):
-            rows = [_Row(r.ids, self.store.lookup(seat, r.ids)) for seat, r in zip(seats, rows)]
+        id_lists = [list(ids) for ids in prompts]
+        if keep and self.store.share_prefixes:  # look ahead, then build what rows share
+            ahead = [self.store.lookup(s, ids, count=False) for s, ids in zip(seats, id_lists)]
+            self._share_prefixes([_Row(ids, kv) for ids, kv in zip(id_lists, ahead)], device)
+        rows = [_Row(ids, self.store.lookup(seat, ids)) for seat, ids in zip(seats, id_lists)]
         logits: list[Any] = [None] * len(rows)
         kvs: list[SeatKV | None] = [None] * len(rows)
         for group in _length_groups(rows):
@@ -377,14 +377,13 @@ class FastGenerator:
 
     # -- prefill ---------------------------------------------------------------------------
 
-    def _share_prefixes(self, rows: list[_Row], device: Any) -> bool:
+    def _share_prefixes(self, rows: list[_Row], device: Any) -> None:
         """Prefill once, and keep as shared prefixes, what rows of this batch have in common.
 
         Sorted by token ids, a row's longest common prefix with any other row is the longer of
         its common prefixes with its two neighbours; a row whose own cache covers less than
         that (a seat's first turn: the game's rules) gets that prefix prefilled once for all
         the rows that share it, shortest prefixes first so that longer ones build on them.
-        Returns whether any prefix was added.
         """
         order = sorted(range(len(rows)), key=lambda i: rows[i].ids)
         common = [0] * len(rows)
@@ -397,15 +396,13 @@ class FastGenerator:
             for i in order
             if common[i] >= MIN_SHARED and common[i] >= rows[i].reused + MIN_SHARED
         }
-        added = False
         for prefix in sorted(wanted, key=len):
             ids = list(prefix)
-            row = _Row(ids, self.store.lookup(None, ids))
+            row = _Row(ids, self.store.lookup(None, ids, count=False))
             _, (kv,) = self._prefill([row], device)
             self.stats.prefill_tokens += len(row.suffix)
             self.stats.prefix_tokens += len(row.suffix)
-            added |= self.store.share(kv)
-        return added
+            self.store.share(kv)
 
     def _prefill(self, rows: list[_Row], device: Any) -> tuple[list[Any], list[SeatKV]]:
         """One forward pass over ``[cached prefix | suffix]`` for a group of rows."""

@@ -140,7 +140,7 @@ class SeatCacheStore:
         """Total size of the cached tensors."""
         return self._bytes
 
-    def lookup(self, seat: str | None, ids: list[int]) -> SeatKV | None:
+    def lookup(self, seat: str | None, ids: list[int], *, count: bool = True) -> SeatKV | None:
         """The longest cached prefix of ``ids``, cropped, or ``None`` when nothing matches.
 
         The seat's own cache is tried first; with ``share_prefixes``, a longer match of at
@@ -151,10 +151,11 @@ class SeatCacheStore:
 
         At least one token of ``ids`` is always left out of the returned prefix: generation
         needs the logits of the prompt's last token, so that token is prefilled again.
+        ``count=False`` leaves the counters alone (a look ahead of the real lookup).
         """
         limit = len(ids) - 1
         with self._lock:
-            self.lookups += 1
+            self.lookups += count
             own_key = (_SEAT, seat) if seat is not None else None
             own = self._entries.get(own_key) if own_key is not None else None
             best_key, best, length = None, None, 0
@@ -173,7 +174,7 @@ class SeatCacheStore:
                     if n > length or (key[0] == _SHARED and best_key not in (None, own_key)):
                         best_key, best, length = key, entry, n
                 if best_key is not None and best_key != own_key:
-                    self.shared_hits += 1
+                    self.shared_hits += count
                     if best_key[0] == _SEAT:  # keep it beyond that seat's episode
                         best = SeatKV(best.ids[:length], best.kv[:, :, :, :length].clone())
                         best_key = self._add_shared(best)
@@ -181,7 +182,7 @@ class SeatCacheStore:
                         self._entries.move_to_end(best_key)
             if best is None or length <= 0:
                 return None
-            self.hits += 1
+            self.hits += count
             return best.crop(length)
 
     def put(self, seat: str, entry: SeatKV) -> None:

@@ -151,3 +151,12 @@ def test_shared_prefixes_are_deduplicated_capped_and_dropped_with_the_weights():
     assert store.shared == MAX_SHARED
     store.bind("weights-1")
     assert store.shared == 0 and store.nbytes == 0
+
+
+def test_a_look_ahead_leaves_the_counters_alone():
+    store = SeatCacheStore()
+    store.put("ep1/alice", _entry([*RULES, 1]))
+    assert store.lookup("ep1/bob", [*RULES, 2], count=False).ids == RULES
+    assert (store.lookups, store.hits, store.shared_hits) == (0, 0, 0)
+    assert store.lookup("ep1/bob", [*RULES, 2]).ids == RULES
+    assert (store.lookups, store.hits, store.shared_hits) == (1, 1, 1)
