@@ -165,8 +165,8 @@ class SeatCacheStore:
                 best_key, best = own_key, own
             if self.share_prefixes and length < limit:
                 for key, entry in self._entries.items():
-                    if key == own_key:
-                        continue
+                    if key == own_key or entry.length < max(length, MIN_SHARED):
+                        continue  # cannot match more than it holds
                     n = min(common_prefix_length(entry.ids, ids), limit)
                     if n < MIN_SHARED or n < length:
                         continue
