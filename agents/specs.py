@@ -74,21 +74,15 @@ def _load_attr(path: str) -> Any:
 
 
 def _scripted(rest: str, kwargs: dict[str, Any]) -> Agent:
-    from palaestra.envs import find_game
+    from palaestra.envs.resolver import scripted_player
 
     game, sep, name = rest.partition("/")
     if not sep or not game or not name:
         raise AgentSpecError(f"expected 'scripted:<game>/<name>', got 'scripted:{rest}'")
     try:
-        env_spec = find_game(game)
-    except KeyError as err:
+        return scripted_player(game, name, **kwargs)
+    except ValueError as err:
         raise AgentSpecError(str(err)) from err
-    players = env_spec.scripted
-    if name not in players:
-        raise AgentSpecError(
-            f"game {game!r} has no scripted player {name!r}; choose from {sorted(players)}"
-        )
-    return players[name](name=f"scripted:{game}/{name}", **kwargs)
 
 
 def make_agent(spec: Any, **kwargs: Any) -> Agent:

@@ -1,4 +1,5 @@
-"""``palaestra tournament CONFIG``: run (or resume) a tournament from a TOML or YAML file."""
+"""``palaestra tournament CONFIG`` (run or resume a tournament from a TOML or YAML file) and
+``palaestra play`` (one episode, its transcript printed)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
     p.set_defaults(handler=_tournament)
+
+    p = sub.add_parser("play", help="play one episode and print the transcript")
+    p.add_argument("env_id", help="env id, e.g. negotiation-v0 (see 'palaestra envs')")
+    p.add_argument(
+        "specs",
+        nargs="+",
+        metavar="SPEC",
+        help="one agent spec per role, in seat order (e.g. random, human, "
+        "scripted:negotiation/fair)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="episode seed (default 0)")
+    p.add_argument(
+        "--invalid-move",
+        choices=("retry", "penalty", "forfeit"),
+        default=None,
+        help="invalid-move policy (default: the env's, retry)",
+    )
+    p.set_defaults(handler=_play)
 
 
 def _tournament(args: argparse.Namespace) -> int:
@@ -69,4 +88,23 @@ def _tournament(args: argparse.Namespace) -> int:
     console.print(f"ratings: {result.run_dir / 'ratings.json'}", markup=False, soft_wrap=True)
     if result.report is not None:
         console.print(f"report: {result.report}", markup=False, soft_wrap=True)
+    return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from palaestra.agents import make_agent
+    from palaestra.arena.play import play_episode
+
+    agents = [make_agent(s) for s in args.specs]
+    kwargs = {"invalid_move": args.invalid_move} if args.invalid_move else {}
+    result = play_episode(args.env_id, agents, seed=args.seed, **kwargs)
+    console = Console()
+    console.print(result.transcript, markup=False, highlight=False)
+    console.print()
+    for role, value in result.returns.items():
+        console.print(f"{role} ({result.seating[role]}): {value:g}", markup=False)
+    for error in result.errors:
+        console.print(f"agent error: {error}", style="red", markup=False)
     return 0

@@ -13,14 +13,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from palaestra.envs.protocol import Agent
 from palaestra.envs.registry import make, spec
-
-
-def _build_agent(value: Any) -> Agent:
-    from palaestra.agents import make_agent  # agents depend on envs, not the other way round
-
-    return make_agent(value)
+from palaestra.envs.resolver import resolve_agent
 
 
 class SingleAgentEnv(gym.Env):
@@ -31,6 +25,8 @@ class SingleAgentEnv(gym.Env):
         role: The role you play (default: the first role).
         opponents: Agents for the other roles: a mapping role -> agent or agent spec, or one
             agent/spec used for every other role. Default: the game's scripted opponents.
+            Specs other than ``scripted:<game>/<name>`` are resolved by
+            :func:`palaestra.envs.resolver.resolve_agent` (with :mod:`palaestra.agents`).
         render_mode: ``None``, ``"human"`` or ``"ansi"``.
         **env_kwargs: Passed to :func:`palaestra.envs.make`.
     """
@@ -69,7 +65,7 @@ class SingleAgentEnv(gym.Env):
         missing = [r for r in others if r not in opponents]
         if missing:
             raise ValueError(f"no opponent given for roles {missing}")
-        self.opponents = {r: _build_agent(a) for r, a in opponents.items()}
+        self.opponents = {r: resolve_agent(a) for r, a in opponents.items()}
         self.render_mode = render_mode
         self.observation_space = self.aec.observation_space(self.role)
         self.action_space = self.aec.action_space(self.role)

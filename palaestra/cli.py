@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_MODULES = (
-    "palaestra.envs.cli",  # envs, play
+    "palaestra.envs.cli",  # envs
     "palaestra.agents.cli",  # models, serve
-    "palaestra.arena.cli",  # tournament
+    "palaestra.arena.cli",  # tournament, play
     "palaestra.arena.report",  # report
     "palaestra.arena.train.cli",  # train
 )

@@ -20,6 +20,7 @@ from palaestra.envs.debate.quotes import normalize, split_sentences
 from palaestra.envs.debate.rules import DEBATERS, LABELS
 from palaestra.envs.debate.verdict import parse_verdict
 from palaestra.envs.protocol import Action, Agent, Observation
+from palaestra.envs.resolver import resolve_agent
 from palaestra.envs.scripted import ScriptedAgent
 
 _STOPWORDS = frozenset({
@@ -167,7 +168,7 @@ class Jury(ScriptedAgent):
 
     Args:
         members: Agents or agent specs (default: the ``quotes`` and ``skeptic`` judges and a
-            random judge).
+            random judge), built by :func:`palaestra.envs.resolver.resolve_agent`.
         name: The jury's name.
     """
 
@@ -176,12 +177,10 @@ class Jury(ScriptedAgent):
     def __init__(
         self, members: Sequence[Agent | str] = DEFAULT_JURY, name: str | None = None
     ) -> None:
-        from palaestra.agents import make_agent  # agents depend on envs, not the reverse
-
         super().__init__(name)
         if isinstance(members, str) or len(members) < 1:
             raise ValueError(f"members must be a list of agents or specs, got {members!r}")
-        self.members = [make_agent(m) for m in members]
+        self.members = [resolve_agent(m) for m in members]
 
     def reset(self) -> None:
         for member in self.members:
