@@ -66,6 +66,10 @@ class OptimConfig(_Section):
     """Optimisation epochs over each batch of samples (PPO-style reuse)."""
     minibatch_size: int = Field(8, ge=1)
     """Samples per optimiser step."""
+    shared_prefix: bool = False
+    """Compute the longest token prefix common to a minibatch once (with gradients) and let
+    every sample's suffix attend to its keys and values: exact, and much less work when most
+    of each prompt is the same rules text (:mod:`palaestra.arena.train.prefix`)."""
 
 
 class LossConfig(_Section):
@@ -234,6 +238,17 @@ class GuardConfig(_Section):
     max_flat_groups: float = Field(0.9, ge=0, le=1)
     """Warn when, over the last ``window`` steps, at least this fraction of the GRPO groups had
     the same return in every episode (zero advantages: the policy gets no signal)."""
+    max_kl: float | None = Field(1.0, gt=0)
+    """Warn when ``train/kl`` (per-token k3 KL to the reference) averages above this over the
+    last ``window`` steps: the policy has drifted far from where it started, which is where
+    reward hacking and degenerate text live (``None``: off)."""
+    max_invalid_rate: float | None = Field(0.5, ge=0, le=1)
+    """Warn when ``train/invalid_rate`` (the fraction of the policy's replies the env rejected)
+    averages at least this over the last ``window`` steps (``None``: off)."""
+    max_invalid_rise: float | None = Field(0.1, ge=0, le=1)
+    """Warn when the mean invalid-move rate over the last ``window`` steps exceeds its mean
+    over the first ``window`` steps by at least this: the policy is learning to break the
+    rules (``None``: off)."""
 
 
 class EvalConfig(_Section):

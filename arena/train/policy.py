@@ -23,6 +23,7 @@ import torch
 from palaestra.agents.hf import HFAgent
 from palaestra.agents.specs import split_spec
 from palaestra.arena.train.config import PolicyConfig
+from palaestra.arena.train.prefix import shared_prefix_length, shared_prefix_logprobs
 from palaestra.arena.train.samples import Sample
 from palaestra.envs.protocol import Action, Observation
 
@@ -218,13 +219,19 @@ class Policy:
 
     # -- log-probs --------------------------------------------------------------------------
     def logprobs(
-        self, samples: Sequence[Sample], reference: bool = False, entropy: bool = False
+        self,
+        samples: Sequence[Sample],
+        reference: bool = False,
+        entropy: bool = False,
+        shared_prefix: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """Log-probs of the samples' completion tokens, right-aligned in ``[B, C]``.
 
         Sequences are left-padded so that every completion ends at the last position; only
         the last ``C + 1`` positions go through the output layer. Position ids follow the
-        attention mask, as in generation, so the result matches the sampling pass.
+        attention mask, as in generation, so the result matches the sampling pass. With
+        ``shared_prefix`` the samples' common token prefix runs once and the rest attends to
+        its keys and values (:mod:`~palaestra.arena.train.prefix`; same result, less work).
 
         Returns:
             ``(logp, entropy or None, mask)``, each ``[B, C]`` with ``C`` the longest completion.
@@ -248,6 +255,11 @@ class Policy:
         device = next(self.model.parameters()).device
         model = self.reference_model if (reference and not self.lora) else self.model
         ctx = self.reference() if reference else contextlib.nullcontext()
+        if shared_prefix and shared_prefix_length(samples) > 0:
+            with ctx:
+                return shared_prefix_logprobs(
+                    model, samples, pad_id=pad, temperature=self.temperature, entropy=entropy
+                )
         with ctx:
             out = model(
                 input_ids=ids.to(device),

@@ -230,7 +230,9 @@ class Trainer:
             with torch.no_grad():
                 for start in range(0, len(batch), size):
                     chunk = batch[start : start + size]
-                    logp, _, _ = self.policy.logprobs(chunk, reference=True)
+                    logp, _, _ = self.policy.logprobs(
+                        chunk, reference=True, shared_prefix=cfg.optim.shared_prefix
+                    )
                     for i, row in enumerate(logp):
                         ref[start + i] = row[-len(chunk[i].completion_ids) :]
         totals: dict[str, list[float]] = {}
@@ -240,7 +242,9 @@ class Trainer:
             for start in range(0, len(batch), size):
                 idx = [int(i) for i in order[start : start + size]]
                 chunk = [batch[i] for i in idx]
-                logp, entropy, mask = self.policy.logprobs(chunk, entropy=True)
+                logp, entropy, mask = self.policy.logprobs(
+                    chunk, entropy=True, shared_prefix=cfg.optim.shared_prefix
+                )
                 width = mask.shape[1]
                 old = torch.zeros_like(mask)
                 ref_logp = torch.zeros_like(mask) if ref else None
