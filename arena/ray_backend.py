@@ -1,7 +1,7 @@
 """The Ray backend: episodes spread over Ray worker actors (``backend = "ray"``).
 
 Each worker actor builds the tournament's agents once (from their specs, so no model is
-shipped over the wire) and plays chunks of :class:`~palaestra.arena.tournament.EpisodePlan`
+shipped over the wire) and plays chunks of :class:`~palaestra.arena.schedule.EpisodePlan`
 with its own :class:`~palaestra.arena.runner.MatchRunner`, batching as the local backend does.
 The driver keeps two chunks in flight per worker and yields records as chunks come back, so
 the tournament stores them as they arrive.
@@ -21,7 +21,7 @@ from typing import Any
 from palaestra.arena.config import TournamentConfig
 from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.runner import MatchRunner
-from palaestra.arena.tournament import EpisodePlan, build_agents
+from palaestra.arena.schedule import EpisodePlan, build_agents
 
 
 class ArenaWorker:

@@ -17,8 +17,9 @@ from rich.console import Console
 
 from palaestra.arena.config import ConfigError, load_config, parse_config
 from palaestra.arena.records import EpisodeRecord
+from palaestra.arena.schedule import build_schedule, seatings
 from palaestra.arena.store import EpisodeStore
-from palaestra.arena.tournament import build_schedule, run_tournament, seatings
+from palaestra.arena.tournament import run_tournament
 from palaestra.envs import registry
 
 HERE = Path(__file__).parent
