@@ -9,6 +9,7 @@ True
 from __future__ import annotations
 
 from palaestra.envs.core import GAME_MASTER, Game, GameInfo, GameState, InvalidMove, RoleView
+from palaestra.envs.openspiel.loading import INSTALL_HINT as OPENSPIEL_INSTALL_HINT
 from palaestra.envs.protocol import Action, Agent, Observation
 from palaestra.envs.registry import (
     EnvSpec,
@@ -84,6 +85,17 @@ register(
     "palaestra.envs.adversarial_taboo_v0",
     "AdversarialTaboo",
     default_opponents={"attacker": "hints", "defender": "cautious"},
+)
+
+# OpenSpiel's games (an optional extra: listed as unavailable without it).
+_OPENSPIEL = {"requires": "pyspiel", "install_hint": OPENSPIEL_INSTALL_HINT}
+_PLAYERS = {"player_0": "uniform", "player_1": "uniform"}
+register(
+    "kuhn-poker-v0",
+    "palaestra.envs.kuhn_poker_v0",
+    "KuhnPoker",
+    default_opponents=_PLAYERS,
+    **_OPENSPIEL,
 )
 
 __all__ = [

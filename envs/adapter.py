@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 
 from palaestra.envs.core import MAX_RAW_CHARS, Game, GameState, InvalidMove, clean_text
@@ -31,6 +32,8 @@ from palaestra.envs.protocol import Observation
 from palaestra.envs.spaces import Utterance, observation_space
 
 INVALID_MOVE_POLICIES = ("retry", "penalty", "forfeit")
+#: ``action_mode`` values: text replies, or integer action ids with an action mask.
+ACTION_MODES = ("text", "discrete")
 
 
 @dataclass
@@ -58,6 +61,7 @@ class MoveReferee:
     retries: dict[str, int] = field(default_factory=dict)
     log: list[MoveRecord] = field(default_factory=list)
     last_invalid: dict[str, str] = field(default_factory=dict)
+    action_mode: str = "text"
 
     def __post_init__(self) -> None:
         if self.invalid_move not in INVALID_MOVE_POLICIES:
@@ -86,9 +90,13 @@ class MoveReferee:
         reasoning, visible = _split(text[:MAX_RAW_CHARS])
         visible = clean_text(visible, self.max_message_chars)
         try:
-            if not isinstance(raw, str):
+            if not isinstance(raw, str) and self.action_mode == "discrete":
+                visible = repr(raw)[:80]  # an integer action id (see _set_action_mode)
+                move = self.game.parse_action(state, role, raw)  # type: ignore[attr-defined]
+            elif not isinstance(raw, str):
                 raise InvalidMove(f"a move must be text, got {type(raw).__name__}")
-            move = self.game.parse(state, role, visible)
+            else:
+                move = self.game.parse(state, role, visible)
         except InvalidMove as err:
             self.counts[role] += 1
             self.last_invalid[role] = err.reason
@@ -110,11 +118,72 @@ class MoveReferee:
         return "ok", move
 
 
+def make_observation(
+    game: Game,
+    state: GameState,
+    role: str,
+    env_id: str,
+    episode: str = "",
+    max_text: int = 32_000,
+) -> Observation:
+    """The :class:`Observation` the adapter hands ``role`` in ``state`` (also usable on
+    states built outside an env, e.g. replayed ones)."""
+    view = game.view(state, role)
+    text = game.render_view(state, role, view)
+    if len(text) > max_text:
+        # Keep the preamble and the newest part of the transcript.
+        keep = max_text - len(view.preamble) - 16
+        text = view.preamble + "\n\n[...]\n" + text[-max(keep, 0) :]
+    return Observation(
+        text=text,
+        game=env_id,
+        role=role,
+        preamble=view.preamble.strip(),
+        instruction=view.instruction.strip(),
+        facts=dict(view.facts),
+        vector=tuple(float(v) for v in view.vector),
+        episode=episode,
+        turn=state.turn,
+    )
+
+
 class _TextGameBase:
     """What the AEC and Parallel adapters share: spaces, views, infos."""
 
     game: Game
     env_id: str
+    action_mode: str = "text"
+
+    def _set_action_mode(self, action_mode: str) -> None:
+        """``"discrete"``: ``Discrete(n)`` actions and an ``action_mask`` observation key,
+        for games with a fixed move set (they define ``num_distinct_actions``,
+        ``legal_actions(state, role)`` and ``parse_action(state, role, action)``). Text
+        replies are still accepted; the observation dict drops the text (it is not a
+        flattenable space) and keeps ``observation`` and ``action_mask``, as PettingZoo's
+        classic games do."""
+        if action_mode not in ACTION_MODES:
+            raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
+        self.action_mode = self.referee.action_mode = action_mode
+        if action_mode == "text":
+            return
+        n = getattr(self.game, "num_distinct_actions", None)
+        if not isinstance(n, int) or not hasattr(self.game, "parse_action"):
+            raise ValueError(
+                f"{self.env_id} has no discrete action mode (its moves are free text); "
+                "use action_mode='text'"
+            )
+        info = self.game.info
+        low, high = info.vector_bounds
+        self.observation_spaces = {
+            r: spaces.Dict(
+                {
+                    "observation": spaces.Box(low, high, (info.vector_size,), np.float32),
+                    "action_mask": spaces.Box(0, 1, (n,), np.int8),
+                }
+            )
+            for r in info.roles
+        }
+        self.action_spaces = {r: spaces.Discrete(n) for r in info.roles}
 
     def _setup(
         self,
@@ -160,28 +229,18 @@ class _TextGameBase:
     def observation_for(self, role: str) -> Observation:
         """The full :class:`Observation` of ``role`` (what the arena hands to agents)."""
         assert self.state is not None, "call reset() first"
-        view = self.game.view(self.state, role)
-        text = self.game.render_view(self.state, role, view)
-        if len(text) > self._max_text:
-            # Keep the preamble and the newest part of the transcript.
-            keep = self._max_text - len(view.preamble) - 16
-            text = view.preamble + "\n\n[...]\n" + text[-max(keep, 0) :]
-        return Observation(
-            text=text,
-            game=self.env_id,
-            role=role,
-            preamble=view.preamble.strip(),
-            instruction=view.instruction.strip(),
-            facts=dict(view.facts),
-            vector=tuple(float(v) for v in view.vector),
-            episode=self.episode_id,
-            turn=self.state.turn,
+        return make_observation(
+            self.game, self.state, role, self.env_id, self.episode_id, self._max_text
         )
 
     def _obs_dict(self, role: str) -> dict[str, Any]:
         obs = self.observation_for(role)
         low, high = self.game.info.vector_bounds
         vector = np.clip(np.asarray(obs.vector, dtype=np.float32), low, high)
+        if self.action_mode == "discrete":
+            mask = np.zeros(self.action_spaces[role].n, dtype=np.int8)
+            mask[self.game.legal_actions(self.state, role)] = 1  # type: ignore[attr-defined]
+            return {"observation": vector, "action_mask": mask}
         return {"observation": vector, "text": obs.text}
 
     def _info(self, role: str) -> dict[str, Any]:
@@ -239,12 +298,14 @@ class TextGameEnv(_TextGameBase, AECEnv):
         max_cycles: int | None = None,
         render_mode: str | None = None,
         max_text: int = 32_000,
+        action_mode: str = "text",
     ) -> None:
         AECEnv.__init__(self)
         self._setup(
             game, env_id, invalid_move, max_retries, invalid_penalty, max_message_chars,
             max_cycles, render_mode, max_text,
         )  # fmt: skip
+        self._set_action_mode(action_mode)
         self.metadata = {
             **type(self).metadata,
             "name": env_id.replace("-", "_"),
@@ -347,6 +408,7 @@ class TextGameParallelEnv(_TextGameBase, ParallelEnv):
         max_cycles: int | None = None,
         render_mode: str | None = None,
         max_text: int = 32_000,
+        action_mode: str = "text",
     ) -> None:
         if not game.info.simultaneous:
             raise ValueError(f"{env_id} is a sequential game and has no parallel env")
@@ -354,6 +416,7 @@ class TextGameParallelEnv(_TextGameBase, ParallelEnv):
             game, env_id, invalid_move, max_retries, invalid_penalty, max_message_chars,
             max_cycles, render_mode, max_text,
         )  # fmt: skip
+        self._set_action_mode(action_mode)
         self.metadata = {
             **type(self).metadata,
             "name": env_id.replace("-", "_"),

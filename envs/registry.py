@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -23,7 +24,7 @@ from palaestra.envs.core import Game
 #: Arguments that configure the adapter; every other keyword goes to the game.
 ADAPTER_KWARGS = frozenset(
     {"invalid_move", "max_retries", "invalid_penalty", "max_message_chars", "max_cycles",
-     "render_mode", "max_text"}
+     "render_mode", "max_text", "action_mode"}
 )  # fmt: skip
 
 
@@ -45,6 +46,9 @@ class EnvSpec:
         gym_name: Gymnasium name, registered as ``palaestra/<gym_name>-v<N>``.
         kwargs: Default game arguments of this id (variants share a module).
         default_opponents: Scripted agent name per role, for the single-agent view.
+        requires: A module the game needs that is an optional extra (e.g. ``"pyspiel"``);
+            without it the id is listed as unavailable, with ``install_hint``.
+        install_hint: How to install what ``requires`` names.
     """
 
     id: str
@@ -52,6 +56,18 @@ class EnvSpec:
     gym_name: str
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     default_opponents: Mapping[str, str] = field(default_factory=dict)
+    requires: str = ""
+    install_hint: str = ""
+
+    @property
+    def available(self) -> bool:
+        """Whether what the game needs is installed (found without importing it)."""
+        if not self.requires:
+            return True
+        try:
+            return importlib.util.find_spec(self.requires) is not None
+        except (ImportError, ValueError):  # a module set to None in sys.modules, or broken
+            return False
 
     @property
     def version(self) -> str:
@@ -85,11 +101,20 @@ def register(
     gym_name: str,
     kwargs: Mapping[str, Any] | None = None,
     default_opponents: Mapping[str, str] | None = None,
+    requires: str = "",
+    install_hint: str = "",
 ) -> EnvSpec:
-    """Register a game under ``env_id`` (and with PettingZoo and Gymnasium)."""
+    """Register a game under ``env_id`` (and with PettingZoo and Gymnasium).
+
+    ``requires`` names a module from an optional extra; without it the id is left out of
+    :func:`list_envs` (``palaestra envs`` lists it as unavailable, with ``install_hint``).
+    """
     if "-v" not in env_id:
         raise ValueError(f"env ids look like 'name-v0', got {env_id!r}")
-    spec = EnvSpec(env_id, module, gym_name, dict(kwargs or {}), dict(default_opponents or {}))
+    spec = EnvSpec(
+        env_id, module, gym_name, dict(kwargs or {}), dict(default_opponents or {}),
+        requires, install_hint,
+    )  # fmt: skip
     _REGISTRY[env_id] = spec
     _register_external(spec)
     return spec
@@ -115,9 +140,10 @@ def _entry(env_id: str, parallel: bool):
     return build
 
 
-def list_envs() -> list[str]:
-    """The registered env ids, sorted."""
-    return sorted(_REGISTRY)
+def list_envs(include_unavailable: bool = False) -> list[str]:
+    """The registered env ids, sorted; those whose optional extra is missing only with
+    ``include_unavailable``."""
+    return sorted(k for k, s in _REGISTRY.items() if include_unavailable or s.available)
 
 
 def spec(env_id: str) -> EnvSpec:
@@ -153,8 +179,8 @@ def make(env_id: str, parallel: bool = False, wrappers: bool = True, **kwargs: A
         parallel: Return the PettingZoo Parallel env (only for simultaneous games).
         wrappers: Apply PettingZoo's default wrappers to the AEC env (``raw_env`` if False).
         **kwargs: Adapter arguments (``invalid_move``, ``max_retries``, ``invalid_penalty``,
-            ``max_message_chars``, ``max_cycles``, ``render_mode``, ``max_text``); all others
-            go to the game.
+            ``max_message_chars``, ``max_cycles``, ``render_mode``, ``max_text``,
+            ``action_mode``); all others go to the game.
     """
     from pettingzoo.utils import wrappers as pz_wrappers
 
