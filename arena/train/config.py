@@ -87,6 +87,15 @@ class LossConfig(_Section):
     more); ``sequence``: average within each completion, then over completions."""
     entropy_coef: float = Field(0.0, ge=0)
     """Coefficient of the entropy bonus (subtracted from the loss)."""
+    reference: Literal["initial", "moving"] = "initial"
+    """The KL term's reference. ``initial``: the policy before training. ``moving``: the
+    policy itself, copied every ``reference_every`` steps (a moving magnet, as in magnetic
+    mirror descent, Sokota et al. 2022, and R-NaD, Perolat et al. 2022: the KL anchor damps
+    the cycling of self-play policy gradient in zero-sum games without tying the policy to
+    where it started)."""
+    reference_every: int = Field(10, ge=1)
+    """With ``reference: moving``, replace the reference by the current policy after every
+    this many steps."""
 
 
 class CreditConfig(_Section):

@@ -29,6 +29,8 @@ from palaestra.envs.protocol import Action, Observation
 
 POLICY_NAME = "policy"
 ADAPTER = "default"
+#: Adapter holding a moving KL reference (``loss.reference: moving``).
+REFERENCE_ADAPTER = "reference"
 _SAMPLING_OPTIONS = {
     "temperature",
     "top_p",
@@ -92,6 +94,8 @@ class Policy:
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         model = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32)
         self.reference_model: torch.nn.Module | None = None
+        #: ``finetune: full`` with a moving reference: the copy the KL term is measured to.
+        self.moving_reference_model: torch.nn.Module | None = None
         if config.finetune == "lora":
             from peft import LoraConfig, get_peft_model
 
@@ -165,7 +169,7 @@ class Policy:
     def initial_agent(self, name: str = "initial") -> ContextAgent | HFAgent:
         """The policy as it was before training."""
         if self.lora:
-            return ContextAgent(self._twin(name), self.reference, name)
+            return ContextAgent(self._twin(name), self.initial, name)
         assert self.reference_model is not None
         return self._twin(name, self.reference_model)
 
@@ -209,13 +213,63 @@ class Policy:
                     p.requires_grad_(False)
 
     @contextlib.contextmanager
-    def reference(self) -> Iterator[None]:
-        """Inside, :attr:`model` computes the reference policy (LoRA: adapters disabled)."""
+    def initial(self) -> Iterator[None]:
+        """Inside, :attr:`model` computes the policy before training (LoRA: adapters off)."""
         if self.lora:
             with self.model.disable_adapter():
                 yield
         else:
             yield
+
+    @contextlib.contextmanager
+    def reference(self) -> Iterator[None]:
+        """Inside, :attr:`model` computes the KL reference: the initial policy (LoRA: adapters
+        disabled), or the last :meth:`refresh_reference` copy once there is one."""
+        if self.lora and REFERENCE_ADAPTER in self.model.peft_config:
+            with self._adapter(REFERENCE_ADAPTER):
+                yield
+        else:
+            with self.initial():
+                yield
+
+    def refresh_reference(self) -> None:
+        """Make the current weights the KL reference (a moving reference, as the magnet of
+        magnetic mirror descent or the regularisation policy of R-NaD). The ``initial``
+        opponent stays the policy before training. Under LoRA the trained adapter is copied
+        into a frozen ``reference`` adapter on the same base model."""
+        self.load_reference_state(self.trainable_state())
+
+    def reference_state(self) -> dict[str, torch.Tensor] | None:
+        """The moving reference's weights (``None`` while the reference is the initial policy)."""
+        if self.lora:
+            if REFERENCE_ADAPTER not in self.model.peft_config:
+                return None
+            from peft import get_peft_model_state_dict
+
+            state = get_peft_model_state_dict(self.model, adapter_name=REFERENCE_ADAPTER)
+        elif self.moving_reference_model is None:
+            return None
+        else:
+            state = self.moving_reference_model.state_dict()
+        return {k: v.detach().clone() for k, v in state.items()}
+
+    def load_reference_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Set the moving reference's weights (a :meth:`trainable_state`)."""
+        if self.lora:
+            from peft import set_peft_model_state_dict
+
+            if REFERENCE_ADAPTER not in self.model.peft_config:
+                self.model.add_adapter(REFERENCE_ADAPTER, self.lora_config)
+            set_peft_model_state_dict(self.model, state, adapter_name=REFERENCE_ADAPTER)
+            self.model.set_adapter(ADAPTER)  # add_adapter must not change what trains
+            for n, p in self.model.named_parameters():
+                if f".{REFERENCE_ADAPTER}." in n:
+                    p.requires_grad_(False)
+        else:
+            if self.moving_reference_model is None:
+                self.moving_reference_model = copy.deepcopy(self.model).eval()
+                self.moving_reference_model.requires_grad_(False)
+            self.moving_reference_model.load_state_dict(state)
 
     # -- log-probs --------------------------------------------------------------------------
     def logprobs(
@@ -253,7 +307,10 @@ class Policy:
             mask[row, c_max - c :] = 1.0
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
         device = next(self.model.parameters()).device
-        model = self.reference_model if (reference and not self.lora) else self.model
+        model = self.model
+        if reference and not self.lora:
+            moving = self.moving_reference_model
+            model = moving if moving is not None else self.reference_model
         ctx = self.reference() if reference else contextlib.nullcontext()
         if shared_prefix and shared_prefix_length(samples) > 0:
             with ctx:

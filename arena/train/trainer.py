@@ -54,6 +54,8 @@ NO_OPPONENT = "none"
 #: The warm-started trainable weights, kept in the run folder for ``--resume``.
 WARM_START_FILE = "warm_start.pt"
 TRAIN_DEFAULTS = {"invalid_move": "forfeit"}
+#: A checkpoint's moving KL reference (``loss.reference: moving``).
+REFERENCE_FILE = "reference.pt"
 
 
 def _roles(env_id: str, kwargs: dict[str, Any]) -> tuple[str, ...]:
@@ -316,6 +318,8 @@ class Trainer:
         update = self.update(batch)
         update_seconds = time.perf_counter() - update_started
         self.step += 1
+        if cfg.loss.reference == "moving" and self.step % cfg.loss.reference_every == 0:
+            self.policy.refresh_reference()
 
         seat_returns = [
             float(r.returns[role])
@@ -583,6 +587,9 @@ class Trainer:
         tmp.mkdir()
         torch.save(self.policy.trainable_state(), tmp / "weights.pt")
         torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+        reference = self.policy.reference_state()
+        if reference is not None:
+            torch.save(reference, tmp / REFERENCE_FILE)
         state = {
             "step": self.step,
             "rng": self.rng.bit_generator.state,
@@ -610,6 +617,8 @@ class Trainer:
         state = torch.load(folder / "state.pt", weights_only=False)
         self.policy.load_trainable_state(torch.load(folder / "weights.pt", weights_only=True))
         self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
+        if (folder / REFERENCE_FILE).exists():
+            self.policy.load_reference_state(torch.load(folder / REFERENCE_FILE, weights_only=True))
         self.step = int(state["step"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
