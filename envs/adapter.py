@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -141,7 +142,7 @@ def make_observation(
         preamble=view.preamble.strip(),
         instruction=view.instruction.strip(),
         facts=dict(view.facts),
-        vector=tuple(float(v) for v in view.vector),
+        vector=tuple(map(float, view.vector)),
         episode=episode,
         turn=state.turn,
     )
@@ -211,13 +212,33 @@ class _TextGameBase:
         info = game.info
         self.possible_agents = list(info.roles)
         self._max_text = max_text
-        self.observation_spaces = {
-            r: observation_space(info.vector_size, info.vector_bounds, max_text) for r in info.roles
-        }
         self.action_spaces = {r: Utterance(max_text) for r in info.roles}
         self.state: GameState | None = None
         self.episode_id = ""
-        self.np_random = np.random.default_rng()
+        self._np_random: np.random.Generator | None = None
+
+    # Built on first use, not in __init__: the arena makes an env per episode and never reads
+    # the observation spaces, and Gymnasium's Box costs more to build than a whole move.
+    @cached_property
+    def observation_spaces(self) -> dict[str, Any]:
+        """role -> ``Dict(observation=Box, text=Utterance)`` (assignable, as in PettingZoo)."""
+        info = self.game.info
+        return {
+            r: observation_space(info.vector_size, info.vector_bounds, self._max_text)
+            for r in info.roles
+        }
+
+    @property
+    def np_random(self) -> np.random.Generator:
+        """The generator the rules draw from; seeded by ``reset(seed=...)``, else from the OS
+        on first use (not at construction, which an env reset with a seed never needs)."""
+        if self._np_random is None:
+            self._np_random = np.random.default_rng()
+        return self._np_random
+
+    @np_random.setter
+    def np_random(self, rng: np.random.Generator) -> None:
+        self._np_random = rng
 
     def observation_space(self, agent: str) -> Any:
         return self.observation_spaces[agent]
@@ -236,7 +257,9 @@ class _TextGameBase:
     def _obs_dict(self, role: str) -> dict[str, Any]:
         obs = self.observation_for(role)
         low, high = self.game.info.vector_bounds
-        vector = np.clip(np.asarray(obs.vector, dtype=np.float32), low, high)
+        vector = np.asarray(obs.vector, dtype=np.float32)
+        # In place, with the ufuncs: np.clip's dispatch costs more than the clipping here.
+        np.minimum(np.maximum(vector, low, out=vector), high, out=vector)
         if self.action_mode == "discrete":
             mask = np.zeros(self.action_spaces[role].n, dtype=np.int8)
             mask[self.game.legal_actions(self.state, role)] = 1  # type: ignore[attr-defined]

@@ -116,6 +116,7 @@ _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def split_reasoning(text: str) -> tuple[str, str]:
@@ -130,6 +131,8 @@ def split_reasoning(text: str) -> tuple[str, str]:
     >>> split_reasoning("plan</think>deal")
     ('plan', 'deal')
     """
+    if "<" not in text:  # no tag at all (most replies): nothing to split
+        return "", text.strip()
     thoughts = [m.group(0)[7:-8] for m in _THINK_BLOCK.finditer(text)]
     visible = _THINK_BLOCK.sub("", text)
     close = _THINK_CLOSE.search(visible)
@@ -146,7 +149,7 @@ def split_reasoning(text: str) -> tuple[str, str]:
 def clean_text(text: str, max_chars: int) -> str:
     """Drop control and invisible formatting characters and bound the length."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    text = _BLANK_LINES.sub("\n\n", text).strip()
     if len(text) > max_chars:
         text = text[:max_chars].rstrip() + " [...]"
     return text

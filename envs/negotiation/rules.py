@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import mul, sub
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from palaestra.envs.core import (
 
 ITEMS = ("book", "hat", "ball")
 ROLES = ("alice", "bob")
+OTHER = {ROLES[0]: ROLES[1], ROLES[1]: ROLES[0]}
 TOTAL_VALUE = 10
 PROTOCOLS = ("free", "alternating_offers")
 
@@ -71,11 +73,11 @@ def all_splits(counts: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
 
 
 def points(values: tuple[int, ...], items: tuple[int, ...]) -> int:
-    return int(sum(v * n for v, n in zip(values, items)))
+    return int(sum(map(mul, values, items)))
 
 
 def complement(counts: tuple[int, ...], items: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(c - n for c, n in zip(counts, items))
+    return tuple(map(sub, counts, items))
 
 
 @lru_cache(maxsize=64)
@@ -85,22 +87,47 @@ def split_matrix(counts: tuple[int, ...]) -> np.ndarray:
 
 
 @lru_cache(maxsize=4096)
+def split_worths(counts: tuple[int, ...], values: tuple[int, ...]) -> tuple[int, ...]:
+    """What each split of :func:`all_splits` is worth under ``values`` (to whoever takes it).
+
+    Cached: a pool has few valuations, so episodes share these far more often than they
+    share a whole (pool, both valuations, deal).
+    """
+    return tuple(int(w) for w in split_matrix(counts) @ np.asarray(values))
+
+
+@lru_cache(maxsize=4096)
 def is_pareto_optimal(
     counts: tuple[int, ...], va: tuple[int, ...], vb: tuple[int, ...], a_gets: tuple[int, ...]
 ) -> bool:
     """No other split gives one player more and the other no less."""
+    # A plain loop over at most a few dozen splits is faster than numpy on arrays this small
+    # (the check runs once per finished episode).
     pa, pb = points(va, a_gets), points(vb, complement(counts, a_gets))
-    splits = split_matrix(counts)
-    qa = splits @ np.asarray(va)
-    qb = (np.asarray(counts) - splits) @ np.asarray(vb)
-    better = (qa >= pa) & (qb >= pb) & ((qa > pa) | (qb > pb))
-    return not bool(better.any())
+    b_total = points(vb, counts)
+    for qa, b_part in zip(split_worths(counts, va), split_worths(counts, vb)):
+        qb = b_total - b_part  # b gets what a does not take
+        if qa >= pa and qb >= pb and (qa > pa or qb > pb):
+            return False
+    return True
 
 
 @lru_cache(maxsize=64)
 def offer_texts(counts: tuple[int, ...]) -> tuple[str, ...]:
     """Every formal offer as text (the legal formal moves, for random and candidate play)."""
     return tuple(f"OFFER: {format_items(s)}" for s in all_splits(counts))
+
+
+@lru_cache(maxsize=128)
+def candidate_moves(counts: tuple[int, ...], can_accept: bool) -> tuple[str, ...]:
+    """The candidate moves of a seat: ACCEPT when an offer stands, then every offer."""
+    return (("ACCEPT",) if can_accept else ()) + offer_texts(counts)
+
+
+@lru_cache(maxsize=64)
+def _with_max_turns(info: GameInfo, max_turns: int) -> GameInfo:
+    # Shared between games with the same arguments (GameInfo is frozen); built once each.
+    return dataclasses.replace(info, max_turns=max_turns)
 
 
 def format_items(items: Sequence[int]) -> str:
@@ -178,7 +205,7 @@ class NegotiationGame(Game):
         self.max_turns = max_turns
         self.protocol = protocol
         self.deal_discount = deal_discount
-        self.info = dataclasses.replace(type(self).info, max_turns=max_turns)
+        self.info = _with_max_turns(type(self).info, max_turns)
 
     # -- setup ------------------------------------------------------------------------------
     def new_state(self, rng: np.random.Generator) -> NegotiationState:
@@ -226,7 +253,7 @@ class NegotiationGame(Game):
         assert isinstance(state, NegotiationState)
         (role,) = state.to_move
         move: Move = moves[role]
-        other = ROLES[1 - ROLES.index(role)]
+        other = OTHER[role]
         if move.message:
             state.transcript.add(role, move.message)
         if move.kind == "offer":
@@ -264,7 +291,7 @@ class NegotiationGame(Game):
         reads the same opening (a local model's prefix cache then prefills it once).
         """
         mine = state.values[role]
-        other = ROLES[1 - ROLES.index(role)]
+        other = OTHER[role]
         return f"{self._rules()}\n\n" + (
             f"You are {role}, negotiating with {other}.\n"
             f"The pool: {describe_pool(state.counts)} (to take all of it: "
@@ -301,29 +328,26 @@ class NegotiationGame(Game):
     def view(self, state: GameState, role: str) -> RoleView:
         assert isinstance(state, NegotiationState)
         mine = state.values[role]
-        other = ROLES[1 - ROLES.index(role)]
         preamble = state.preambles.get(role)
         if preamble is None:
             preamble = state.preambles[role] = self._preamble(state, role)
-        standing = None
-        if state.offer is not None and state.offer[0] != role:
-            standing = complement(state.counts, state.offer[1])
-        my_last = state.offer[1] if state.offer is not None and state.offer[0] == role else None
-        instruction = f"Move {state.turn + 1} of {self.max_turns}. "
+        standing = my_last = None
+        if state.offer is not None:
+            if state.offer[0] != role:
+                standing = complement(state.counts, state.offer[1])
+            else:
+                my_last = state.offer[1]
+        progress = state.turn / self.max_turns
         if standing is not None:
-            instruction += (
-                f"{other}'s offer gives you {format_items(standing)} "
-                f"({points(mine, standing)} points). "
+            worth = points(mine, standing)
+            instruction = (
+                f"Move {state.turn + 1} of {self.max_turns}. {OTHER[role]}'s offer gives you "
+                f"{format_items(standing)} ({worth} points). Your message, {role}:"
             )
-        instruction += f"Your message, {role}:"
-        vector = [
-            *state.counts,
-            *mine,
-            *(standing if standing is not None else (-1, -1, -1)),
-            points(mine, standing) if standing is not None else -1,
-            state.turn / self.max_turns,
-            1.0 if standing is not None else 0.0,
-        ]
+            vector = [*state.counts, *mine, *standing, worth, progress, 1.0]
+        else:
+            instruction = f"Move {state.turn + 1} of {self.max_turns}. Your message, {role}:"
+            vector = [*state.counts, *mine, -1, -1, -1, -1, progress, 0.0]
         facts = {
             "role": role,
             "items": ITEMS,
@@ -334,12 +358,9 @@ class NegotiationGame(Game):
             "turn": state.turn,
             "max_turns": self.max_turns,
             "protocol": self.protocol,
-            "candidates": self._candidates(state, standing is not None),
+            "candidates": candidate_moves(state.counts, standing is not None),
         }
         return RoleView(preamble, instruction, vector, facts)
-
-    def _candidates(self, state: NegotiationState, can_accept: bool) -> tuple[str, ...]:
-        return (("ACCEPT",) if can_accept else ()) + offer_texts(state.counts)
 
     def summary(self, state: GameState) -> dict[str, Any]:
         assert isinstance(state, NegotiationState)
