@@ -332,6 +332,18 @@ class HFAgent:
             out.extend(self._generate(observations[start : start + size]))
         return out
 
+    @property
+    def calls(self) -> int:
+        """Generate calls made so far. Each call's sampling seed mixes it in, so a trainer
+        that resumes from a checkpoint restores it to sample as the uninterrupted run would."""
+        return self._calls
+
+    @calls.setter
+    def calls(self, value: int) -> None:
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"calls must be a non-negative integer, got {value!r}")
+        self._calls = value
+
     def _call_seed(self, observations: Sequence[Observation]) -> int:
         digest = hashlib.blake2b(digest_size=8)
         digest.update(f"{self.seed}\x00{self._calls}".encode())

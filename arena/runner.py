@@ -151,9 +151,9 @@ class LiveEpisode:
     def play(self, role: str, obs: Observation, action: Action, seconds: float) -> None:
         """Step the env with ``action``'s text and record the turn."""
         agent = self.job.agents[role]
-        logged = len(self.env.referee.log)
+        logged = len(self.env.moves)
         self.env.step(action.text)
-        new = self.env.referee.log[logged:]
+        new = self.env.moves[logged:]
         move = new[-1] if new else None
         turn = Turn(
             role=role,
@@ -183,8 +183,7 @@ class LiveEpisode:
         stats = self.stats[agent.name]
         stats["seconds"] += seconds
         stats["calls"] += 1
-        env = self.env
-        env._finish(env.game.forfeit(env.state, role), f"agent error by {role}: {error}")
+        self.env.forfeit(role, f"agent error by {role}: {error}")
         self._credit()
 
     def record(self) -> EpisodeRecord:
@@ -199,8 +198,8 @@ class LiveEpisode:
             outcome=state.outcome,
             turns=self.turns,
             env_kwargs=dict(self.job.env_kwargs),
-            info=env.game.summary(state),
-            invalid_moves={r: int(env.referee.counts.get(r, 0)) for r in self.roles},
+            info=env.summary(),
+            invalid_moves=env.invalid_moves,
             errors=self.errors,
             discount=float(env.game.info.discount),
             stats=self.stats,

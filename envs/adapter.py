@@ -18,7 +18,7 @@ reason, or ``""``), ``turn`` and the game's summary once the episode is over.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -254,6 +254,22 @@ class _TextGameBase:
             self.game, self.state, role, self.env_id, self.episode_id, self._max_text
         )
 
+    # -- what the arena and the trainer read ------------------------------------------------
+    @property
+    def moves(self) -> Sequence[MoveRecord]:
+        """Every reply of this episode, in order, as the env received it (read-only)."""
+        return self.referee.log
+
+    @property
+    def invalid_moves(self) -> dict[str, int]:
+        """role -> invalid replies so far this episode."""
+        return {r: int(self.referee.counts.get(r, 0)) for r in self.possible_agents}
+
+    def summary(self) -> dict[str, Any]:
+        """The game's summary of the current state (``Game.summary``: scores, deal, ...)."""
+        assert self.state is not None, "call reset() first"
+        return dict(self.game.summary(self.state))
+
     def _obs_dict(self, role: str) -> dict[str, Any]:
         obs = self.observation_for(role)
         low, high = self.game.info.vector_bounds
@@ -396,6 +412,14 @@ class TextGameEnv(_TextGameBase, AECEnv):
         self._refresh_infos()
         self._select_next()
         self._accumulate_rewards()
+
+    def forfeit(self, role: str, reason: str) -> None:
+        """End the episode now as a forfeit by ``role`` (the game's forfeit payoffs), e.g.
+        when ``role``'s agent crashed; ``reason`` becomes the outcome."""
+        assert self.state is not None, "call reset() first"
+        if role not in self.possible_agents:
+            raise ValueError(f"{self.env_id} has no role {role!r}; roles: {self.possible_agents}")
+        self._finish(self.game.forfeit(self.state, role), reason)
 
     def _finish(self, final: Mapping[str, float], outcome: str) -> None:
         assert self.state is not None

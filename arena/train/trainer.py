@@ -573,8 +573,8 @@ class Trainer:
         out = {}
         for name, agent in agents.items():
             inner = getattr(agent, "inner", agent)
-            if hasattr(inner, "_calls"):
-                out[name] = int(inner._calls)
+            if hasattr(inner, "calls"):
+                out[name] = int(inner.calls)
         return out
 
     def save_checkpoint(self) -> Path:
@@ -637,7 +637,7 @@ class Trainer:
         for name, calls in state["agent_calls"].items():
             agent = self.policy.agent if name == POLICY_NAME else self.agent(name)
             inner = getattr(agent, "inner", agent)
-            inner._calls = calls
+            inner.calls = int(calls)
         # Drop metrics logged after this checkpoint (a killed run's last steps are redone).
         if self.metrics_path.exists():
             lines = self.metrics_path.read_text().splitlines()
