@@ -97,6 +97,34 @@ register(
     default_opponents=_PLAYERS,
     **_OPENSPIEL,
 )
+register(
+    "leduc-poker-v0",
+    "palaestra.envs.leduc_poker_v0",
+    "LeducPoker",
+    default_opponents=_PLAYERS,
+    **_OPENSPIEL,
+)
+register(
+    "tic-tac-toe-v0",
+    "palaestra.envs.tic_tac_toe_v0",
+    "TicTacToe",
+    default_opponents={"x": "uniform", "o": "uniform"},
+    **_OPENSPIEL,
+)
+register(
+    "liars-dice-v0",
+    "palaestra.envs.liars_dice_v0",
+    "LiarsDice",
+    default_opponents=_PLAYERS,
+    **_OPENSPIEL,
+)
+register(
+    "openspiel-v0",
+    "palaestra.envs.openspiel_v0",
+    "OpenSpiel",
+    default_opponents={f"player_{p}": "uniform" for p in range(10)},
+    **_OPENSPIEL,
+)
 
 __all__ = [
     "GAME_MASTER",

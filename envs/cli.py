@@ -20,8 +20,11 @@ def _envs(args: argparse.Namespace) -> int:
     table = Table(title="palaestra games")
     for col in ("id", "gymnasium id", "roles", "description"):
         table.add_column(col)
-    for env_id in list_envs():
+    for env_id in list_envs(include_unavailable=True):
         s = spec(env_id)
+        if not s.available:  # an optional extra is missing: say how to get it
+            table.add_row(env_id, s.gym_id, "-", f"unavailable: {s.install_hint}")
+            continue
         info = s.make_game().info
         table.add_row(env_id, s.gym_id, ", ".join(info.roles), info.description)
     Console().print(table)

@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from palaestra.envs.openspiel.writers import GameWriter, Note
+from palaestra.envs.openspiel.writers import GameWriter, Note, signed
 
 
 def _payoffs(roles: Sequence[str], returns: Sequence[float]) -> str:
-    return "Payoffs: " + ", ".join(f"{r} {returns[p]:+g}" for p, r in enumerate(roles)) + "."
+    return "Payoffs: " + ", ".join(f"{r} {signed(returns[p])}" for p, r in enumerate(roles)) + "."
 
 
 def _winner_loser(roles: Sequence[str], returns: Sequence[float]) -> tuple[str, str]:
@@ -112,7 +112,7 @@ class KuhnText(GameWriter):
 
     def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
         if state.is_terminal():
-            return f"The hand is over. Your payoff: {state.returns()[player]:+g}."
+            return f"The hand is over. Your payoff: {signed(state.returns()[player])}."
         if not legal:
             return f"Wait: {self.roles[state.current_player()]} is to move."
         role, other = self.roles[player], self.roles[1 - player]
@@ -241,7 +241,7 @@ class LeducText(GameWriter):
 
     def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
         if state.is_terminal():
-            return f"The hand is over. Your payoff: {state.returns()[player]:+g}."
+            return f"The hand is over. Your payoff: {signed(state.returns()[player])}."
         if not legal:
             return f"Wait: {self.roles[state.current_player()]} is to move."
         role, other = self.roles[player], self.roles[1 - player]
@@ -327,7 +327,7 @@ class TicTacToeText(GameWriter):
     def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
         board = f"The board now:\n{self.board(state)}\n\n"
         if state.is_terminal():
-            return f"{board}The game is over. Your payoff: {state.returns()[player]:+g}."
+            return f"{board}The game is over. Your payoff: {signed(state.returns()[player])}."
         if not legal:
             return f"{board}Wait: {self.roles[state.current_player()]} is to move."
         return (
@@ -457,7 +457,7 @@ class LiarsDiceText(GameWriter):
 
     def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
         if state.is_terminal():
-            return f"The game is over. Your payoff: {state.returns()[player]:+g}."
+            return f"The game is over. Your payoff: {signed(state.returns()[player])}."
         if not legal:
             return f"Wait: {self.roles[state.current_player()]} is to move."
         last = self._last_bid(state)

@@ -22,6 +22,11 @@ from typing import Any, ClassVar
 Note = tuple[str, "str | None"]
 
 
+def signed(value: float) -> str:
+    """A payoff as text: ``+2``, ``-1``, ``0``."""
+    return f"{value:+g}" if value else "0"
+
+
 def spelling_key(text: str) -> str:
     """The form replies and move names are compared in (lower case, single spaces)."""
     return " ".join(text.casefold().replace("-", " ").replace("_", " ").split())
@@ -142,7 +147,7 @@ class GameWriter:
 
     def narrate_end(self, state: Any) -> list[Note]:
         returns = state.returns()
-        scores = ", ".join(f"{r} {returns[p]:+g}" for p, r in enumerate(self.roles))
+        scores = ", ".join(f"{r} {signed(returns[p])}" for p, r in enumerate(self.roles))
         return [(f"The game is over. Payoffs: {scores}.", None)]
 
     # -- this turn ----------------------------------------------------------------------------
@@ -157,10 +162,10 @@ class GameWriter:
     def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
         """This turn's instruction for ``player`` (``legal`` is empty off turn)."""
         role = self.roles[player]
-        if state.is_terminal():
-            return f"The game is over. Your payoff: {state.returns()[player]:+g}."
         view = self.current_view(state, player).rstrip()
         shown = f"What you see now:\n{view}\n\n" if view else ""
+        if state.is_terminal():
+            return f"{shown}The game is over. Your payoff: {signed(state.returns()[player])}."
         if not legal:
             return f"{shown}Wait: {self.roles[state.current_player()]} is to move."
         return (

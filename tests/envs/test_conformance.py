@@ -90,9 +90,14 @@ SHARED_RULES = {
     "bargaining-v0",
     "debate-v0",
     "debate-simultaneous-v0",
+    "kuhn-poker-v0",
+    "leduc-poker-v0",
+    "liars-dice-v0",
     "negotiation-v0",
+    "openspiel-v0",
     "quiz-buzzer-v0",
     "taboo-v0",
+    "tic-tac-toe-v0",
 }
 
 
