@@ -45,6 +45,7 @@ from typing import Any
 
 from palaestra.agents.chat import observation_messages
 from palaestra.agents.kvcache import DEFAULT_CACHE_MB, SeatCacheStore
+from palaestra.agents.models import load_pretrained, resolve_device, resolve_model
 from palaestra.envs.protocol import Action, Observation
 
 __all__ = ["HFAgent", "agent_from_spec", "clear_model_cache", "load_model", "resolve_device"]
@@ -56,46 +57,19 @@ _CACHE_LOCK = threading.Lock()
 _MODEL_CACHE: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
 
-def resolve_device(device: str | None = None, dtype: Any = None) -> tuple[Any, Any]:
-    """Pick the torch device and dtype: CUDA with bf16 when available, else CPU with fp32.
-
-    Args:
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``... (default: CUDA if available).
-        dtype: A torch dtype or its name (``"bfloat16"``, ``"float32"``, ``"float16"``).
-
-    Raises:
-        ValueError: ``dtype`` names no torch floating dtype.
-    """
-    import torch
-
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if dtype is None:
-        dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
-    elif isinstance(dtype, str):
-        name = dtype.removeprefix("torch.")
-        resolved = getattr(torch, name, None)
-        if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
-            raise ValueError(
-                f"dtype must name a torch floating dtype like 'bfloat16', got {dtype!r}"
-            )
-        dtype = resolved
-    return dev, dtype
-
-
 def load_model(name_or_path: str, device: str | None = None, dtype: Any = None) -> tuple[Any, Any]:
     """Load a causal LM and its tokenizer once per process; later calls get the same objects.
 
     Args:
         name_or_path: A model alias (see :mod:`palaestra.agents.models`, pulled on first use),
             a local directory, or a hub id.
-        device: See :func:`resolve_device`.
-        dtype: See :func:`resolve_device`.
+        device: See :func:`~palaestra.agents.models.resolve_device`.
+        dtype: See :func:`~palaestra.agents.models.resolve_device`.
 
     Returns:
-        ``(model, tokenizer)``, the model in eval mode on ``device``.
+        ``(model, tokenizer)``, the model in eval mode on ``device``
+        (:func:`~palaestra.agents.models.load_pretrained`, shared).
     """
-    from palaestra.agents.models import resolve_model
-
     dev, torch_dtype = resolve_device(device, dtype)
     path = resolve_model(name_or_path)
     if os.path.isdir(path):  # the same folder named two ways is one model
@@ -103,19 +77,10 @@ def load_model(name_or_path: str, device: str | None = None, dtype: Any = None) 
     key = (path, str(dev), str(torch_dtype))
     with _CACHE_LOCK:
         if key not in _MODEL_CACHE:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-
             try:
-                tokenizer = AutoTokenizer.from_pretrained(path)
-                model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
-            except OSError as err:  # transformers' "not a folder, not on the hub" error
-                from palaestra.agents.models import ALIASES
-
-                raise FileNotFoundError(
-                    f"cannot load model {name_or_path!r}: expected an alias "
-                    f"{sorted(ALIASES)}, a local model directory or a hub id ({err})"
-                ) from err
-            _MODEL_CACHE[key] = (model.to(dev).eval(), tokenizer)
+                _MODEL_CACHE[key] = load_pretrained(path, dev, torch_dtype)
+            except FileNotFoundError as err:  # name the model as the caller spelled it
+                raise FileNotFoundError(str(err).replace(repr(path), repr(name_or_path))) from err
         return _MODEL_CACHE[key]
 
 

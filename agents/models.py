@@ -29,6 +29,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: A progress callback: called with the name of each stage as it starts.
 Progress = Callable[[str], None]
@@ -127,12 +128,9 @@ def _build_smollm2(directory: Path, progress: Progress) -> None:
         gguf = download_smollm2_gguf()
     progress("load GGUF")
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    loaded = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
+    loaded, tokenizer = load_pretrained(gguf.parent, "cpu", "float32", gguf_file=gguf.name)
     progress("convert to safetensors")
     # A GGUF-loaded model refuses save_pretrained; one built from its config takes its weights.
     model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
@@ -215,6 +213,85 @@ def resolve_model(name_or_path: str, *, pull: bool = True) -> str:
             pull_model(name_or_path)
         return str(alias.path)
     return name_or_path
+
+
+def resolve_device(device: str | None = None, dtype: Any = None) -> tuple[Any, Any]:
+    """Pick the torch device and dtype: CUDA with bf16 when available, else CPU with fp32.
+
+    Args:
+        device: ``"auto"``/``None`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``,
+            ``"cuda:1"``, ``"mps"``.
+        dtype: ``"auto"``/``None`` (bfloat16 on CUDA, float32 elsewhere), a torch floating
+            dtype or its name (``"bfloat16"``, ``"float32"``, ``"float16"``).
+
+    Raises:
+        ValueError: ``device`` names no torch device, or CUDA is asked for and absent;
+            ``dtype`` names no torch floating dtype.
+    """
+    import torch
+
+    if device in (None, "auto"):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:<n>' or 'mps', got {device!r}"
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asks for CUDA, but torch sees no CUDA device")
+    if dtype in (None, "auto"):
+        dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    elif isinstance(dtype, str):
+        resolved = getattr(torch, dtype.removeprefix("torch."), None)
+        if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
+            raise ValueError(
+                f"dtype must name a torch floating dtype like 'bfloat16' (or be 'auto'), "
+                f"got {dtype!r}"
+            )
+        dtype = resolved
+    elif not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a torch floating dtype or its name, got {dtype!r}")
+    return dev, dtype
+
+
+def load_pretrained(
+    name_or_path: str | os.PathLike[str],
+    device: str | None = None,
+    dtype: Any = None,
+    **from_pretrained: Any,
+) -> tuple[Any, Any]:
+    """Load a causal LM and its tokenizer, on ``device`` in ``dtype``: the one loader behind
+    the hf agent, the trainer's policy and the alias builders.
+
+    Each call loads a fresh model (the hf agent keeps its own cache of shared ones).
+
+    Args:
+        name_or_path: A model alias (pulled on first use), a local directory or a hub id.
+        device: See :func:`resolve_device`.
+        dtype: See :func:`resolve_device`.
+        **from_pretrained: Passed to both ``from_pretrained`` calls (e.g. ``gguf_file``).
+
+    Returns:
+        ``(model, tokenizer)``, the model in eval mode.
+
+    Raises:
+        FileNotFoundError: Nothing loadable under that name.
+        ValueError: A bad ``device`` or ``dtype``.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dev, torch_dtype = resolve_device(device, dtype)
+    path = resolve_model(str(name_or_path))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, **from_pretrained)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **from_pretrained)
+    except OSError as err:  # transformers' "not a folder, not on the hub" error
+        raise FileNotFoundError(
+            f"cannot load model {str(name_or_path)!r}: expected an alias {sorted(ALIASES)}, "
+            f"a local model directory or a hub id ({err})"
+        ) from err
+    return model.to(dev).eval(), tokenizer
 
 
 @dataclass(frozen=True)

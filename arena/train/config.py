@@ -49,6 +49,12 @@ class PolicyConfig(_Section):
     ``full``: train every weight; a frozen copy of the initial model is the reference."""
     lora: LoraConfig = LoraConfig()
     """Adapter settings when ``finetune`` is ``lora``."""
+    device: str = "auto"
+    """Where the policy trains and samples: ``auto`` (CUDA if available, else CPU), ``cpu``,
+    ``cuda``, ``cuda:<n>``; a ``device=`` option in ``spec`` overrides it."""
+    dtype: str = "auto"
+    """Weights' dtype: ``auto`` (bfloat16 on CUDA, float32 elsewhere), ``float32``,
+    ``bfloat16``, ``float16``; a ``dtype=`` option in ``spec`` overrides it."""
 
 
 class OptimConfig(_Section):

@@ -73,14 +73,15 @@ class Policy:
     """
 
     def __init__(self, config: PolicyConfig, seed: int = 0) -> None:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from palaestra.agents.models import resolve_model
+        from palaestra.agents.models import load_pretrained, resolve_model
 
         body, options = split_spec(config.spec)
         scheme, _, model_ref = body.partition(":")
         if scheme != "hf" or not model_ref:
             raise ValueError(f"policy.spec must look like 'hf:<model>?...', got {config.spec!r}")
+        # device/dtype in the spec, as for agents; the config's fields are the defaults.
+        device = options.pop("device", config.device)
+        dtype = options.pop("dtype", config.dtype)
         unknown = set(options) - _SAMPLING_OPTIONS - {"train", "name"}
         if unknown:
             raise ValueError(
@@ -91,8 +92,8 @@ class Policy:
         sampling.setdefault("seed", seed)
         self.config = config
         self.path = resolve_model(model_ref)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-        model = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32)
+        model, self.tokenizer = load_pretrained(self.path, device=device, dtype=dtype)
+        self.device, self.dtype = next(model.parameters()).device, next(model.parameters()).dtype
         self.reference_model: torch.nn.Module | None = None
         #: ``finetune: full`` with a moving reference: the copy the KL term is measured to.
         self.moving_reference_model: torch.nn.Module | None = None

@@ -93,3 +93,27 @@ def test_default_model_plays_one_negotiation_turn():
         assert "invalid" in env.observation_for(role).text.lower()
     else:
         assert action.text.strip()[:20] in env.render()
+
+
+def test_one_loader_takes_device_and_dtype(palaestra_home) -> None:
+    import torch
+
+    from palaestra.agents.hf import load_model
+    from palaestra.agents.models import load_pretrained
+
+    model, tokenizer = load_pretrained("tiny", device="cpu", dtype="bfloat16")
+    assert next(model.parameters()).dtype == torch.bfloat16 and not model.training
+    assert tokenizer("hi")["input_ids"]
+    again, _ = load_pretrained("tiny", device="cpu", dtype="bfloat16")
+    assert again is not model  # each call is a fresh model (the policy trains its own)
+    shared, _ = load_model("tiny", device="cpu", dtype="bfloat16")
+    assert load_model("tiny", device="cpu", dtype="bfloat16")[0] is shared  # the agents' cache
+
+
+def test_loader_names_a_bad_device_and_a_missing_model(palaestra_home, tmp_path) -> None:
+    from palaestra.agents.models import load_pretrained
+
+    with pytest.raises(ValueError, match="got 'tpu9'"):
+        load_pretrained("tiny", device="tpu9")
+    with pytest.raises(FileNotFoundError, match="cannot load model"):
+        load_pretrained(str(tmp_path / "nothing-here"), device="cpu")
