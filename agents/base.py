@@ -1,7 +1,8 @@
 """Agent contract and the simplest agents: callables, random play.
 
-The contract (design.md §4) is :class:`~palaestra.envs.protocol.Agent`: ``act`` answers a
-batch of observations with a batch of :class:`~palaestra.envs.protocol.Action`.
+The contract (see "Data flows one way" in docs/design.md) is
+:class:`~palaestra.envs.protocol.Agent`: ``act`` answers a batch of observations with a batch
+of :class:`~palaestra.envs.protocol.Action`.
 """
 
 from __future__ import annotations

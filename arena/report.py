@@ -285,8 +285,9 @@ if (episodes.length) show(0);
 def _episode_data(records: Sequence[EpisodeRecord], prompts: bool) -> list[dict[str, Any]]:
     """Episodes for the viewer; each prompt stored as what it adds to the seat's last one.
 
-    A seat's prompts grow by appending (design.md §3), so keeping only the new tail makes the
-    page about as large as the transcripts instead of quadratic in their length.
+    A seat's prompts grow by appending ("Prompts that only grow" in docs/design.md), so
+    keeping only the new tail makes the page about as large as the transcripts instead of
+    quadratic in their length.
     """
     out = []
     for r in records:

@@ -331,7 +331,7 @@ def reward_table(
 
 @dataclass(frozen=True)
 class ClemRow:
-    """clembench-style columns for one agent in one game (design.md §8).
+    """clembench-style columns for one agent in one game (see "Tables" in docs/arena.md).
 
     Attributes:
         game: Env id.

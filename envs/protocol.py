@@ -1,4 +1,4 @@
-"""The contract between games and players (design.md §4).
+"""The contract between games and players (see "Data flows one way" in docs/design.md).
 
 An env hands each seat an :class:`Observation`; an agent answers a *batch* of observations
 with a batch of :class:`Action`. These types live with the games because the games produce

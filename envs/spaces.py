@@ -57,7 +57,8 @@ class Utterance(spaces.Space[str]):
 def observation_space(
     vector_size: int, bounds: tuple[float, float], max_text: int, seed: int | None = None
 ) -> spaces.Dict:
-    """``Dict(observation=Box(vector), text=Utterance)``, as design.md §3 describes."""
+    """``Dict(observation=Box(vector), text=Utterance)``, as "Observation spaces" in
+    docs/design.md describes."""
     low, high = bounds
     return spaces.Dict(
         {

@@ -147,7 +147,7 @@ class RewardConfig(_Section):
     abstention: dict[str, float] | None = None
     """Step reward by answer kind for games that report one per answer (the quiz's
     ``info["questions"][i]["verdict"]``: ``correct``, ``abstain``, ``wrong``), e.g.
-    ``{correct: 1, abstain: 0, wrong: -1}`` (design.md §6 default); kinds not listed keep the
+    ``{correct: 1, abstain: 0, wrong: -1}`` (the usual choice); kinds not listed keep the
     game's reward. ``None`` keeps the game's own rewards."""
 
 
