@@ -1,7 +1,7 @@
 """Kuhn poker: the smallest poker, from OpenSpiel (``kuhn-poker-v0``).
 
 Kuhn's (1950) three-card poker, played through OpenSpiel's ``kuhn_poker`` (rules and payoffs
-are OpenSpiel's; see :mod:`palaestra.envs.openspiel`). It is one of the games SPIRAL
+are OpenSpiel's; see `palaestra.envs.openspiel`). It is one of the games SPIRAL
 (arXiv 2506.24119) trains on, and small enough (12 information states) for exact
 exploitability.
 

@@ -1,7 +1,7 @@
 """Leduc poker: two betting rounds and a public card, from OpenSpiel (``leduc-poker-v0``).
 
 Leduc hold'em (Southey et al. 2005), played through OpenSpiel's ``leduc_poker`` (rules and
-payoffs are OpenSpiel's; see :mod:`palaestra.envs.openspiel`). Small enough (936
+payoffs are OpenSpiel's; see `palaestra.envs.openspiel`). Small enough (936
 information states) for exact exploitability, large enough that bluffing and card reading
 matter.
 

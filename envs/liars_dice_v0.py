@@ -1,7 +1,7 @@
 """Liar's dice: bid on hidden dice or call the bluff, from OpenSpiel (``liars-dice-v0``).
 
 Played through OpenSpiel's ``liars_dice`` (rules and payoffs are OpenSpiel's; see
-:mod:`palaestra.envs.openspiel`).
+`palaestra.envs.openspiel`).
 
 **Rules**: each player rolls one six-sided die (``numdice``) in secret. In turn, from
 ``player_0``, players bid on how many of all the dice show a face (``2 fives``: at least two

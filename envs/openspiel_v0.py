@@ -2,7 +2,7 @@
 
 ``envs.make("openspiel-v0", game="connect_four")`` plays any of OpenSpiel's sequential games
 (``pyspiel.registered_names()`` lists them) through the same bridge as the named OpenSpiel
-games (:mod:`palaestra.envs.openspiel`). Games with a writer of their own (Kuhn and Leduc
+games (`palaestra.envs.openspiel`). Games with a writer of their own (Kuhn and Leduc
 poker, tic-tac-toe, Liar's dice) read as on their own pages; every other game reads in
 OpenSpiel's own strings. The default game is ``connect_four``.
 

@@ -1,6 +1,6 @@
 """Tic-tac-toe, from OpenSpiel (``tic-tac-toe-v0``).
 
-Played through OpenSpiel's ``tic_tac_toe`` (see :mod:`palaestra.envs.openspiel`); one of the
+Played through OpenSpiel's ``tic_tac_toe`` (see `palaestra.envs.openspiel`); one of the
 games SPIRAL (arXiv 2506.24119) trains on. A perfect-information game: a solved draw.
 
 **Rules**: a 3x3 board; ``x`` moves first, then ``o``, each putting a mark in an empty cell.
