@@ -448,6 +448,121 @@ class HFAgent:
                     ids.append(int(token))
         return ids
 
+    # -- scoring ---------------------------------------------------------------------------
+
+    def score(
+        self,
+        observations: Sequence[Observation],
+        candidates: Sequence[Sequence[str]],
+        *,
+        end: bool = False,
+        batch_rows: int = 32,
+    ) -> list[list[float]]:
+        """Log-probability that the reply to each observation begins with each candidate text.
+
+        ``candidates[i][j]`` is tokenized on its own (as a completion starts right after the
+        chat template's generation prompt) and scored token by token under the distribution the
+        agent samples from: ``log_softmax`` of ``logits / temperature`` after the agent's
+        top-k / top-p truncation, so ``exp(score)`` is the probability that :meth:`act`'s first
+        ``len(tokens)`` sampled tokens are exactly these. At temperature 0 (greedy decoding)
+        the scores are those of temperature 1, as for the training log-probs. Other
+        tokenizations of the same text are not counted.
+
+        Args:
+            observations: The prompts, rendered as in :meth:`act`.
+            candidates: One list of candidate reply texts per observation.
+            end: Score the candidate followed by the end-of-reply token (the probability of
+                exactly that reply) instead of the candidate as the reply's beginning.
+            batch_rows: (observation, candidate) rows per forward pass.
+
+        Returns:
+            ``scores[i][j]``, a log-probability (``<= 0``; ``-inf`` when top-k/top-p
+            truncation rules a token out).
+
+        Raises:
+            ValueError: The lengths disagree, a candidate is empty, or ``batch_rows < 1``.
+        """
+        observations = list(observations)
+        if len(candidates) != len(observations):
+            raise ValueError(
+                f"expected one candidate list per observation, got {len(candidates)} lists for "
+                f"{len(observations)} observations"
+            )
+        if batch_rows < 1:
+            raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
+        tok = self.tokenizer
+        eos = self.eos_ids()
+        if end and not eos:
+            raise ValueError("end=True needs an end-of-reply token; the tokenizer has none")
+        rows: list[tuple[int, int, list[int], list[int]]] = []  # (obs, cand, prompt, reply)
+        for i, (obs, texts) in enumerate(zip(observations, candidates)):
+            prompt = self.render(obs).ids
+            for j, text in enumerate(texts):
+                if not isinstance(text, str) or not text:
+                    raise ValueError(f"candidate {j} of observation {i} must be text, got {text!r}")
+                reply = list(tok(text, add_special_tokens=False)["input_ids"])
+                rows.append((i, j, prompt, [*reply, eos[0]] if end else reply))
+        out: list[list[float]] = [[0.0] * len(texts) for texts in candidates]
+        model = self.model
+        device = next(model.parameters()).device
+        temperature = self.temperature if self.temperature > 0 else 1.0
+        was_training = model.training
+        with _GENERATE_LOCK:
+            model.eval()
+            try:
+                for start in range(0, len(rows), batch_rows):
+                    chunk = rows[start : start + batch_rows]
+                    values = self._score_rows(chunk, temperature, device)
+                    for (i, j, _, _), value in zip(chunk, values):
+                        out[i][j] = value
+            finally:
+                model.train(was_training)
+        return out
+
+    def _score_rows(
+        self, rows: Sequence[tuple[int, int, list[int], list[int]]], temperature: float, device: Any
+    ) -> list[float]:
+        """One left-padded forward pass over ``prompt + reply`` rows; the replies' log-probs."""
+        import torch
+
+        tok = self.tokenizer
+        pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        width = max(len(p) + len(r) for _, _, p, r in rows)
+        keep = max(len(r) for _, _, _, r in rows)  # logits needed: the last `keep` positions
+        input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+        attention = torch.zeros((len(rows), width), dtype=torch.long)
+        for row, (_, _, prompt, reply) in enumerate(rows):
+            ids = prompt + reply
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            attention[row, width - len(ids) :] = 1
+        # Left padding: positions count real tokens only, as generate() numbers them.
+        positions = (attention.cumsum(1) - 1).clamp(min=0)
+        with torch.no_grad():
+            logits = self.model(
+                input_ids=input_ids.to(device),
+                attention_mask=attention.to(device),
+                position_ids=positions.to(device),
+                logits_to_keep=keep + 1,
+            ).logits[:, -(keep + 1) : -1]
+        # logits[:, t] predicts the token at column width - keep + t.
+        scores = logits.float() / temperature
+        flat = scores.reshape(-1, scores.shape[-1])
+        if self.top_k or self.top_p < 1:
+            from transformers import TopKLogitsWarper, TopPLogitsWarper
+
+            # The same warpers, in the same order, as sampling applies after the temperature.
+            if self.top_k:
+                flat = TopKLogitsWarper(self.top_k)(None, flat)
+            if self.top_p < 1:
+                flat = TopPLogitsWarper(self.top_p)(None, flat)
+        logp = torch.log_softmax(flat, dim=-1).reshape(scores.shape).cpu()
+        targets = input_ids[:, width - keep :]
+        token_logp = logp.gather(2, targets.unsqueeze(2)).squeeze(2)
+        out = []
+        for row, (_, _, _, reply) in enumerate(rows):
+            out.append(float(token_logp[row, keep - len(reply) :].sum()))
+        return out
+
     def _fast_generator(self, pad_id: int) -> Any:
         """The cache-reusing generator, or ``None`` for plain ``generate`` (reuse off, or a
         generation config asking for processors that only ``generate`` applies)."""
