@@ -271,15 +271,22 @@ class _TextGameBase:
         return dict(self.game.summary(self.state))
 
     def _obs_dict(self, role: str) -> dict[str, Any]:
-        obs = self.observation_for(role)
+        # The discrete mode has no text key: build only the vector where the game can.
+        fast = self.action_mode == "discrete" and hasattr(self.game, "vector")
+        obs = None if fast else self.observation_for(role)
+        if obs is None:
+            values = self.game.vector(self.state, role)  # type: ignore[attr-defined]
+        else:
+            values = obs.vector
         low, high = self.game.info.vector_bounds
-        vector = np.asarray(obs.vector, dtype=np.float32)
+        vector = np.asarray(values, dtype=np.float32)
         # In place, with the ufuncs: np.clip's dispatch costs more than the clipping here.
         np.minimum(np.maximum(vector, low, out=vector), high, out=vector)
         if self.action_mode == "discrete":
             mask = np.zeros(self.action_spaces[role].n, dtype=np.int8)
             mask[self.game.legal_actions(self.state, role)] = 1  # type: ignore[attr-defined]
             return {"observation": vector, "action_mask": mask}
+        assert obs is not None
         return {"observation": vector, "text": obs.text}
 
     def _info(self, role: str) -> dict[str, Any]:

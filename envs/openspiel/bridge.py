@@ -12,7 +12,7 @@ same seed gives the same deal and byte-identical transcripts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,11 @@ class OpenSpielState(GameState):
 
     os_state: Any = None
     rng: np.random.Generator | None = None
+    # What the writer computed for the current position (legal move names, accepted
+    # spellings); cleared whenever an action is applied.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Each seat's preamble once its private deal is known (it never changes after that).
+    preambles: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 def draw_chance(rng: np.random.Generator, outcomes: Sequence[tuple[int, float]]) -> int:
@@ -79,11 +84,11 @@ class OpenSpielGame(Game):
 
         self.num_distinct_actions = g.num_distinct_actions()
         if kind.provides_observation_tensor:
-            size = g.observation_tensor_size()
+            self._tensor, size = "observation", g.observation_tensor_size()
         elif kind.provides_information_state_tensor:
-            size = g.information_state_tensor_size()
+            self._tensor, size = "information_state", g.information_state_tensor_size()
         else:
-            size = 1
+            self._tensor, size = "", 1
         self.info = GameInfo(
             name=kind.short_name,
             roles=self.writer.roles,
@@ -162,6 +167,7 @@ class OpenSpielGame(Game):
         for text, to in self.writer.narrate_chance(state.os_state, action):
             state.transcript.gm(text, to)
         state.os_state.apply_action(action)
+        state.cache.clear()
 
     def _move(self, state: OpenSpielState, action: int) -> None:
         os_state = state.os_state
@@ -169,6 +175,7 @@ class OpenSpielGame(Game):
         for text, to in self.writer.narrate_move(os_state, player, action):
             state.transcript.gm(text, to)
         os_state.apply_action(action)
+        state.cache.clear()
         state.turn += 1
 
     def _settle(self, state: OpenSpielState) -> None:
@@ -197,17 +204,22 @@ class OpenSpielGame(Game):
     # -- moves --------------------------------------------------------------------------------
     def legal_moves(self, state: OpenSpielState) -> dict[int, str]:
         """The current player's legal OpenSpiel action ids -> the reply text that plays each."""
-        os_state = state.os_state
-        if os_state.is_terminal() or os_state.is_chance_node():
-            return {}
-        player = os_state.current_player()
-        return {a: self.writer.move_name(os_state, player, a) for a in os_state.legal_actions()}
+        if "legal" not in state.cache:
+            os_state = state.os_state
+            if os_state.is_terminal() or os_state.is_chance_node():
+                state.cache["legal"] = {}
+            else:
+                player = os_state.current_player()
+                state.cache["legal"] = {
+                    a: self.writer.move_name(os_state, player, a) for a in os_state.legal_actions()
+                }
+        return dict(state.cache["legal"])
 
     def legal_actions(self, state: OpenSpielState, role: str) -> list[int]:
         """``role``'s legal action ids now (empty when it is not ``role``'s turn)."""
         if role not in state.to_move:
             return []
-        return list(state.os_state.legal_actions())
+        return list(self.legal_moves(state))
 
     def parse(self, state: OpenSpielState, role: str, text: str) -> int:
         """The OpenSpiel action named first in ``text``, or :class:`InvalidMove` listing the
@@ -216,11 +228,13 @@ class OpenSpielGame(Game):
             raise InvalidMove(f"it is not your turn, {role}.")
         os_state, player = state.os_state, self.player_of(role)
         legal = self.legal_moves(state)
-        spellings: dict[str, int] = {}
-        for action, name in legal.items():
-            for spelling in (name, *self.writer.move_aliases(os_state, player, action)):
-                spellings.setdefault(spelling_key(spelling), action)
-        found = find_move(text, spellings)
+        if "spellings" not in state.cache:
+            spellings: dict[str, int] = {}
+            for action, name in legal.items():
+                for spelling in (name, *self.writer.move_aliases(os_state, player, action)):
+                    spellings.setdefault(spelling_key(spelling), action)
+            state.cache["spellings"] = spellings
+        found = find_move(text, state.cache["spellings"])
         if found is not None:
             return found[0]
         listed = ", ".join(legal.values())
@@ -238,6 +252,8 @@ class OpenSpielGame(Game):
             raise InvalidMove(f"a discrete action must be an integer id, got {action!r}")
         if role not in state.to_move:
             raise InvalidMove(f"it is not your turn, {role}.")
+        if int(action) in state.cache.get("legal", ()):
+            return int(action)
         legal = self.legal_moves(state)
         if int(action) not in legal:
             listed = ", ".join(f"{a} ({name})" for a, name in legal.items())
@@ -264,10 +280,23 @@ class OpenSpielGame(Game):
         return {r: (low if r == role else float(share)) for r in self.info.roles}
 
     # -- views --------------------------------------------------------------------------------
+    def vector(self, state: OpenSpielState, role: str) -> Sequence[float]:
+        """OpenSpiel's observation tensor for ``role`` (else its information-state tensor)."""
+        os_state, player = state.os_state, self.player_of(role)
+        if self._tensor == "observation":
+            return os_state.observation_tensor(player)
+        if self._tensor == "information_state":
+            return os_state.information_state_tensor(player)
+        return (0.0,)
+
     def view(self, state: OpenSpielState, role: str) -> RoleView:
         os_state, player = state.os_state, self.player_of(role)
-        private = self.writer.private_text(os_state, player)
-        preamble = f"{self._rules}\n\nYou are {role}." + (f" {private}" if private else "")
+        preamble = state.preambles.get(player)
+        if preamble is None:
+            private = self.writer.private_text(os_state, player)
+            preamble = f"{self._rules}\n\nYou are {role}." + (f" {private}" if private else "")
+            if private or type(self.writer) is GameWriter:  # the generic writer has none
+                state.preambles[player] = preamble
         legal = self.legal_moves(state) if role in state.to_move else {}
         kind = self.pyspiel_game.get_type()
         if kind.provides_information_state_string:
@@ -276,12 +305,6 @@ class OpenSpielGame(Game):
             info_state = os_state.observation_string(player)
         else:
             info_state = ""
-        if kind.provides_observation_tensor:
-            vector: Sequence[float] = os_state.observation_tensor(player)
-        elif kind.provides_information_state_tensor:
-            vector = os_state.information_state_tensor(player)
-        else:
-            vector = (0.0,)
         facts = {
             "player": player,
             "info_state": info_state,
@@ -292,7 +315,7 @@ class OpenSpielGame(Game):
         return RoleView(
             preamble=preamble,
             instruction=self.writer.instruction(os_state, player, legal),
-            vector=vector,
+            vector=self.vector(state, role),
             facts=facts,
         )
 

@@ -27,9 +27,13 @@ def signed(value: float) -> str:
     return f"{value:+g}" if value else "0"
 
 
+_SEPARATORS = str.maketrans("-_", "  ")
+
+
+@functools.lru_cache(maxsize=8192)
 def spelling_key(text: str) -> str:
     """The form replies and move names are compared in (lower case, single spaces)."""
-    return " ".join(text.casefold().replace("-", " ").replace("_", " ").split())
+    return " ".join(text.casefold().translate(_SEPARATORS).split())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -52,7 +56,8 @@ def find_move(text: str, spellings: Mapping[str, int]) -> tuple[int, str] | None
     """
     if not spellings:
         return None
-    found = _pattern(tuple(sorted(spellings))).search(spelling_key(text))
+    key = " ".join(text.casefold().translate(_SEPARATORS).split())  # replies: not cached
+    found = _pattern(tuple(sorted(spellings))).search(key)
     if found is None:
         return None
     return spellings[found.group(0)], found.group(0)
