@@ -42,7 +42,9 @@ own strings) and ``text="auto"`` (``"generic"``: OpenSpiel's strings instead of 
 above).
 
 **Scripted players** (``scripted:kuhn-poker/<name>``): ``uniform`` (each legal move with
-equal probability, sampled from ``seed``, the episode, the turn and the role).
+equal probability, sampled from ``seed``, the episode, the turn and the role) and ``nash``
+(Kuhn's equilibrium). Both are ``PolicyAgent``s, whose action distributions the exact
+evaluation (``palaestra.arena.exact``) reads at every information state.
 
 **Version history**
 

@@ -40,7 +40,8 @@ included).
 ``suit_isomorphism`` or more players the text falls back to OpenSpiel's strings) and
 ``text="auto"`` (``"generic"``: OpenSpiel's strings).
 
-**Scripted players** (``scripted:leduc-poker/<name>``): ``uniform``.
+**Scripted players** (``scripted:leduc-poker/<name>``): ``uniform`` and ``cfr`` (a CFR+
+average policy, its exploitability recorded next to it), both ``PolicyAgent``s.
 
 **Version history**
 

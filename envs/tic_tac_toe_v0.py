@@ -32,7 +32,8 @@ policy's null move is the first empty cell; a forfeit gives the offender -1 and 
 
 **Arguments**: ``text="auto"`` (``"generic"``: OpenSpiel's strings, ``x(1,1)``).
 
-**Scripted players** (``scripted:tic-tac-toe/<name>``): ``uniform``.
+**Scripted players** (``scripted:tic-tac-toe/<name>``): ``uniform`` and ``minimax`` (perfect
+play from OpenSpiel's solver, ties broken by the seeded generator).
 
 **Version history**
 
