@@ -3,8 +3,8 @@
 OpenSpiel owns the rules, the returns and the solvers; the bridge owns the text (rules first,
 the seat's private information, the history in words, the legal moves by name), the parsing
 of replies, the seeded chance and the numeric observation (OpenSpiel's observation tensor,
-with an action mask in the adapter's discrete action mode). See "Games from OpenSpiel" in
-docs/games.md.
+with an action mask in the adapter's discrete action mode).
+See "Games from OpenSpiel" in docs/games.md.
 
 OpenSpiel is an optional extra (``pip install 'palaestra[openspiel]'``); importing this
 package does not import it.
