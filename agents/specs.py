@@ -7,6 +7,7 @@ spec                                      agent
 ``scripted:<game>/<name>``                a game's scripted player
 ``human``                                 :class:`~palaestra.agents.human.HumanAgent`
 ``hf:<model id|path|alias>?k=v&...``      local transformers model
+``vllm:<model id|path|alias>?k=v&...``    a model on a vLLM engine (optional extra)
 ``openai:<model>@<base_url>?k=v``         any OpenAI-compatible chat endpoint
 ``module.path:ClassName?k=v``             your own class, built with the keyword arguments
 ``<entry point name>?k=v``                third-party agents in the ``palaestra.agents`` group
@@ -38,6 +39,7 @@ class AgentSpecError(ValueError):
 SCHEMES: dict[str, str] = {
     "scripted": "palaestra.agents.specs:_scripted",
     "hf": "palaestra.agents.hf:agent_from_spec",
+    "vllm": "palaestra.agents.vllm:agent_from_spec",
     "openai": "palaestra.agents.openai:agent_from_spec",
 }
 
@@ -135,6 +137,7 @@ def make_agent(spec: Any, **kwargs: Any) -> Agent:
         return found[0].load()(**options)
     raise AgentSpecError(
         f"unknown agent spec {spec!r}; expected 'random', 'human', 'scripted:<game>/<name>', "
-        "'hf:<model>', 'openai:<model>@<base_url>', 'module.path:ClassName', or the name of "
+        "'hf:<model>', 'vllm:<model>', 'openai:<model>@<base_url>', 'module.path:ClassName', "
+        "or the name of "
         f"an entry point in the {ENTRY_POINT_GROUP!r} group"
     )
