@@ -310,3 +310,37 @@ def test_parse_returns_a_legal_action_or_an_invalid_move(env_id, text, seed):
         assert "Legal moves:" in err.reason
     else:
         assert action in env.game.legal_actions(env.state, role)
+
+
+@pytest.mark.parametrize("env_id", OPENSPIEL_IDS[:4])
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    actions=st.lists(
+        st.one_of(st.integers(-3, 30), st.text(max_size=40), st.none(), st.floats()),
+        min_size=1,
+        max_size=8,
+    ),
+    policy=st.sampled_from(["retry", "penalty", "forfeit"]),
+)
+def test_any_discrete_actions_end_in_range(env_id, actions, policy):
+    env = make(env_id, action_mode="discrete", invalid_move=policy)
+    env.reset(seed=0)
+    play_to_the_end(env, actions)
+
+
+def test_single_agent_view_in_discrete_mode_passes_gymnasium_check_env():
+    import gymnasium
+    from gymnasium.utils.env_checker import check_env
+
+    env = gymnasium.make("palaestra/KuhnPoker-v0", action_mode="discrete")
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    assert set(obs) == {"observation", "action_mask"}
+
+
+def test_registry_wide_tests_cover_the_openspiel_ids():
+    """With OpenSpiel installed the registry-wide conformance, property and leak tests
+    (parametrised over ``list_envs()``) run on every OpenSpiel id."""
+    from palaestra.envs import list_envs
+
+    assert set(OPENSPIEL_IDS) <= set(list_envs())
