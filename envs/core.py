@@ -81,7 +81,7 @@ class Message:
         else:
             who = "you" if self.sender == viewer else self.sender
             tag = f"[{who}]" if self.to is None else f"[{who}, privately]"
-        body = self.text.replace("\n", "\n    ")
+        body = self.text.replace("\n", "\n    ") if "\n" in self.text else self.text
         return f"{tag} {body}" if body else tag
 
 
@@ -90,8 +90,8 @@ class Transcript:
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
-        # Per viewer: how many messages were rendered, and their lines (the list only grows).
-        self._rendered: dict[str, tuple[int, list[str]]] = {}
+        # Per viewer: how many messages were rendered, and the text so far (it only grows).
+        self._rendered: dict[str, tuple[int, str]] = {}
 
     def add(self, sender: str, text: str, to: str | None = None) -> Message:
         message = Message(sender, text, to)
@@ -106,10 +106,16 @@ class Transcript:
         return [m for m in self.messages if m.visible_to(role)]
 
     def render(self, role: str) -> str:
-        done, lines = self._rendered.get(role, (0, []))
-        lines.extend(m.render(role) for m in self.messages[done:] if m.visible_to(role))
-        self._rendered[role] = (len(self.messages), lines)
-        return "\n".join(lines)
+        done, text = self._rendered.get(role, (0, ""))
+        messages = self.messages
+        if done == len(messages):
+            return text
+        new = [m.render(role) for m in messages[done:] if m.visible_to(role)]
+        if new:  # a rendered message is never empty, so "" means no line yet
+            joined = "\n".join(new)
+            text = f"{text}\n{joined}" if text else joined
+        self._rendered[role] = (len(messages), text)
+        return text
 
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -148,8 +154,15 @@ def split_reasoning(text: str) -> tuple[str, str]:
 
 def clean_text(text: str, max_chars: int) -> str:
     """Drop control and invisible formatting characters and bound the length."""
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
-    text = _BLANK_LINES.sub("\n\n", text).strip()
+    # The `in` checks skip copies of the (usual) text that has nothing to replace.
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    text = _CONTROL.sub("", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    text = text.strip()
     if len(text) > max_chars:
         text = text[:max_chars].rstrip() + " [...]"
     return text
@@ -275,10 +288,7 @@ class Game(ABC):
     def render_view(self, state: GameState, role: str, view: RoleView | None = None) -> str:
         """The full prompt text of ``role``: preamble, transcript, then this turn's instruction."""
         view = view if view is not None else self.view(state, role)
-        parts = [view.preamble.strip()]
         history = state.transcript.render(role)
         # Never rewrite what the seat already read: an empty transcript is just the heading.
-        parts.append("Transcript:" + ("\n" + history if history else ""))
-        if view.instruction:
-            parts.append(view.instruction.strip())
-        return "\n\n".join(parts)
+        text = f"{view.preamble.strip()}\n\nTranscript:" + (f"\n{history}" if history else "")
+        return f"{text}\n\n{view.instruction.strip()}" if view.instruction else text

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import mul, sub
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,8 +34,7 @@ TOTAL_VALUE = 10
 PROTOCOLS = ("free", "alternating_offers")
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """A parsed negotiation move: talk, with at most one formal act."""
 
     kind: str  # "talk", "offer", "accept", "walk"
@@ -140,6 +139,7 @@ def _format_items(items: tuple[int, ...]) -> str:
     return " ".join(f"{name}={n}" for name, n in zip(ITEMS, items))
 
 
+@lru_cache(maxsize=128)
 def describe_pool(counts: tuple[int, ...]) -> str:
     return ", ".join(f"{n} {name}{'s' if n != 1 else ''}" for name, n in zip(ITEMS, counts))
 
@@ -151,8 +151,13 @@ _ITEM_EQ = re.compile(r"\b(book|hat|ball)s?\s*[=:]\s*(\d+)", re.IGNORECASE)
 _NUM_ITEM = re.compile(r"\b(\d+)\s*(book|hat|ball)s?\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
 def parse_offer(body: str, counts: tuple[int, ...]) -> tuple[int, ...]:
-    """Parse ``book=1 hat=0 ball=2`` (or ``1 book, 0 hats, 2 balls``) into counts to take."""
+    """Parse ``book=1 hat=0 ball=2`` (or ``1 book, 0 hats, 2 balls``) into counts to take.
+
+    Cached: players (scripted ones above all) repeat the same offers. An offer that does not
+    parse raises every time (exceptions are not cached).
+    """
     found: dict[str, int] = {}
     for name, number in _ITEM_EQ.findall(body) or [(n, c) for c, n in _NUM_ITEM.findall(body)]:
         key = name.lower()
@@ -230,9 +235,13 @@ class NegotiationGame(Game):
         assert isinstance(state, NegotiationState)
         if not text:
             raise InvalidMove("your message is empty.")
-        offer, accept, walk = _OFFER.search(text), _ACCEPT.search(text), _WALK.search(text)
-        acts = sum(x is not None for x in (offer, accept, walk))
-        if acts > 1:
+        # Each pattern can only match where its word is (case aside), and a substring test is
+        # far cheaper than a search: most messages name no act at all.
+        lowered = text.lower()
+        offer = _OFFER.search(text) if "offer" in lowered else None
+        accept = _ACCEPT.search(text) if "accept" in lowered else None
+        walk = _WALK.search(text) if "deal" in lowered else None
+        if (offer is not None) + (accept is not None) + (walk is not None) > 1:
             raise InvalidMove("a move may contain only one of OFFER, ACCEPT or NO DEAL.")
         if accept:
             if state.offer is None or state.offer[0] == role:
@@ -303,6 +312,12 @@ class NegotiationGame(Game):
 
     def _rules(self) -> str:
         """The part of the preamble that is the same for both seats and every episode."""
+        text = self.__dict__.get("_rules_text")
+        if text is None:  # built once per game object: its arguments never change
+            text = self._rules_text = self._build_rules()
+        return text
+
+    def _build_rules(self) -> str:
         moves = (
             "Every move must contain either OFFER: ... or ACCEPT (alternating offers)."
             if self.protocol == "alternating_offers"
