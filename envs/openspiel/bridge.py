@@ -328,7 +328,7 @@ class OpenSpielGame(Game):
 
 
 def _writer_for(game: Any, text: str) -> GameWriter:
-    from palaestra.envs.openspiel.game_texts import WRITERS
+    from palaestra.envs.openspiel.texts import WRITERS
 
     if text == "auto":
         for writer in WRITERS:

@@ -5,7 +5,7 @@ writer used for any game without its own: it names moves with OpenSpiel's
 ``action_to_string`` and shows each seat OpenSpiel's own per-player view
 (``observation_string``, else ``information_state_string``), so it never shows a seat more
 than OpenSpiel's observer for that seat does. Games with a writer of their own
-(:mod:`palaestra.envs.openspiel.game_texts`) explain the rules and the history in plain words.
+(:mod:`palaestra.envs.openspiel.texts`) explain the rules and the history in plain words.
 
 Replies are matched with :func:`find_move`: case-insensitive, hyphens and underscores read as
 spaces, whole words only, and the move named *first* in the reply wins.
@@ -66,7 +66,7 @@ def find_move(text: str, spellings: Mapping[str, int]) -> tuple[int, str] | None
 class GameWriter:
     """The generic writer: OpenSpiel's own strings for any sequential game.
 
-    Subclasses (one per game, in :mod:`palaestra.envs.openspiel.game_texts`) override what
+    Subclasses (one per game, in :mod:`palaestra.envs.openspiel.texts`) override what
     they can say better. Every method gets the ``pyspiel.State`` and OpenSpiel player ids;
     ``self.roles[p]`` is player ``p``'s role name.
 
@@ -177,3 +177,14 @@ class GameWriter:
             f"{shown}Your move, {role}. Reply with exactly one of these moves: "
             f"{', '.join(legal.values())}."
         )
+
+
+def payoffs_text(roles: Sequence[str], returns: Sequence[float]) -> str:
+    """``Payoffs: player_0 +2, player_1 -2.``"""
+    return "Payoffs: " + ", ".join(f"{r} {signed(returns[p])}" for p, r in enumerate(roles)) + "."
+
+
+def winner_and_loser(roles: Sequence[str], returns: Sequence[float]) -> tuple[str, str]:
+    """The roles with the highest and the lowest payoff."""
+    order = sorted(range(len(roles)), key=lambda p: -returns[p])
+    return roles[order[0]], roles[order[-1]]
