@@ -19,7 +19,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_list)
 
     p = sub.add_parser(
-        "serve", help="serve an agent spec as an OpenAI-compatible chat-completions endpoint"
+        "serve", help="serve an agent spec as an OpenAI-compatible endpoint (chat and completions)"
     )
     p.add_argument("spec", metavar="SPEC", help="agent spec, e.g. 'hf:smollm2-135m'")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
@@ -36,6 +36,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=0.01,
         help="seconds to wait for more requests before generating (default 0.01)",
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=4 * 2**20,
+        help="largest request body in bytes; a bigger one gets HTTP 413 (default 4 MiB)",
     )
     p.set_defaults(handler=_serve)
 
@@ -108,6 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_key=api_key,
         max_batch=args.max_batch,
         batch_wait=args.batch_wait,
+        max_body_bytes=args.max_body_bytes,
     )
     print(
         f"serving {server.agent.name} as model {server.model_name!r} at {server.base_url}"

@@ -104,7 +104,7 @@ def test_request_body_carries_messages_and_settings():
 
 def test_server_errors_are_retried_then_recorded(observations):
     failing = FailingAgent()
-    with serving(failing, batch_wait=0.0) as server:
+    with serving(failing, batch_wait=0.0, model_name="m") as server:
         agent = OpenAIAgent("m", server.base_url, retries=2, backoff=0.01)
         action = agent.act(observations[:1])[0]
     assert failing.calls == 3  # one try and two retries
@@ -113,7 +113,7 @@ def test_server_errors_are_retried_then_recorded(observations):
 
 
 def test_too_slow_server_times_out_into_an_error(observations):
-    with serving(SlowAgent(delay=1.0), batch_wait=0.0) as server:
+    with serving(SlowAgent(delay=1.0), batch_wait=0.0, model_name="m") as server:
         agent = OpenAIAgent("m", server.base_url, timeout=0.2, retries=0)
         started = time.monotonic()
         action = agent.act(observations[:1])[0]
@@ -133,7 +133,7 @@ def test_unreachable_endpoint_is_an_error(observations):
 
 def test_api_key_from_environment(monkeypatch, observations):
     monkeypatch.delenv("PALAESTRA_TEST_KEY", raising=False)
-    with serving(RandomAgent(), api_key="sekret") as server:
+    with serving(RandomAgent(), api_key="sekret", model_name="m") as server:
         denied = OpenAIAgent("m", server.base_url, api_key_env="PALAESTRA_TEST_KEY", retries=3)
         action = denied.act(observations[:1])[0]
         assert "after 1 attempt(s): HTTP 401" in action.error  # 4xx is not retried
@@ -200,7 +200,7 @@ def test_messages_without_observation_become_one(observations):
         seen.append(text)
         return "fine"
 
-    with serving(record) as server:
+    with serving(record, model_name="m") as server:
         agent = OpenAIAgent("m", server.base_url)
         assert agent.act(observations[1:2])[0].text == "fine"
     obs = observations[1]
