@@ -40,8 +40,9 @@ class OpenSpielState(GameState):
     # What the writer computed for the current position (legal move names, accepted
     # spellings); cleared whenever an action is applied.
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    # Each seat's preamble once its private deal is known (it never changes after that).
+    # Each seat's preamble and private facts once its deal is known (they never change).
     preambles: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
+    private: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
 
 def draw_chance(rng: np.random.Generator, outcomes: Sequence[tuple[int, float]]) -> int:
@@ -83,6 +84,11 @@ class OpenSpielGame(Game):
         import pyspiel
 
         self.num_distinct_actions = g.num_distinct_actions()
+        # Which of OpenSpiel's per-player strings and tensors the views use.
+        self._info_string = (
+            "information_state" if kind.provides_information_state_string
+            else "observation" if kind.provides_observation_string else ""
+        )  # fmt: skip
         if kind.provides_observation_tensor:
             self._tensor, size = "observation", g.observation_tensor_size()
         elif kind.provides_information_state_tensor:
@@ -298,10 +304,9 @@ class OpenSpielGame(Game):
             if private or type(self.writer) is GameWriter:  # the generic writer has none
                 state.preambles[player] = preamble
         legal = self.legal_moves(state) if role in state.to_move else {}
-        kind = self.pyspiel_game.get_type()
-        if kind.provides_information_state_string:
+        if self._info_string == "information_state":
             info_state = os_state.information_state_string(player)
-        elif kind.provides_observation_string:
+        elif self._info_string == "observation":
             info_state = os_state.observation_string(player)
         else:
             info_state = ""
@@ -310,7 +315,7 @@ class OpenSpielGame(Game):
             "info_state": info_state,
             "legal_actions": list(legal),
             "candidates": tuple(legal.values()),
-            "private": self.writer.private_facts(os_state, player),
+            "private": dict(state.private.get(player) or self._private(state, player)),
         }
         return RoleView(
             preamble=preamble,
@@ -318,6 +323,12 @@ class OpenSpielGame(Game):
             vector=self.vector(state, role),
             facts=facts,
         )
+
+    def _private(self, state: OpenSpielState, player: int) -> dict[str, Any]:
+        facts = self.writer.private_facts(state.os_state, player)
+        if facts:
+            state.private[player] = facts
+        return dict(facts)
 
     def summary(self, state: OpenSpielState) -> dict[str, Any]:
         """At the end: OpenSpiel's returns and its full action history (deals included)."""
