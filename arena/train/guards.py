@@ -15,7 +15,14 @@ Every step logs reward, KL, entropy, response length, invalid-move rate, clip fr
   terminal reward all their advantages are zero, so the update has (almost) nothing to learn
   from. The usual causes: a
   policy that never scores (no warm start, too hard an opponent), a nearly deterministic
-  policy, or groups of one episode.
+  policy, or groups of one episode;
+* the per-token KL to the reference (``train/kl``) averages above ``max_kl`` over the last
+  ``window`` steps (drift: the policy moved far from where it started; KL-regularised RL
+  keeps it close because that is where the reward signal is trustworthy);
+* the invalid-move rate (``train/invalid_rate``) averages at least ``max_invalid_rate`` over
+  the last ``window`` steps, or has risen by ``max_invalid_rise`` above its mean over the
+  first ``window`` steps (the policy is learning to break the rules, e.g. shorter replies
+  that dodge a length cost but no longer parse).
 """
 
 from __future__ import annotations
@@ -49,10 +56,13 @@ class Guards:
     first_length: float | None = None
     first_entropy: float | None = None
     flat: list[float] = field(default_factory=list)
+    kls: list[float] = field(default_factory=list)
+    invalid: list[float] = field(default_factory=list)
 
     def check(self, metrics: dict[str, Any]) -> list[str]:
-        """Fold in one step's metrics (``train/reward``, ``train/length``, ``train/entropy``
-        and, on evaluation steps, ``eval/reward``); return the warnings it raises."""
+        """Fold in one step's metrics (``train/reward``, ``train/length``, ``train/entropy``,
+        ``train/flat_groups``, ``train/kl``, ``train/invalid_rate`` and, on evaluation steps,
+        ``eval/reward``); return the warnings it raises."""
         warnings: list[str] = []
         if "train/reward" in metrics:
             self.rewards.append(float(metrics["train/reward"]))
@@ -104,9 +114,50 @@ class Guards:
                     "steps (every episode of a group returned the same), so their advantages "
                     "are zero: try a warm start, a higher temperature or larger groups"
                 )
+        warnings.extend(self._check_kl(metrics.get("train/kl")))
+        warnings.extend(self._check_invalid(metrics.get("train/invalid_rate")))
         for w in warnings:
             log.warning(w)
         return warnings
+
+    def _check_kl(self, kl: Any) -> list[str]:
+        if not isinstance(kl, (int, float)) or kl != kl:  # steps without an update log no KL
+            return []
+        self.kls.append(float(kl))
+        window = self.kls[-self.config.window :]
+        mean = float(np.mean(window))
+        limit = self.config.max_kl
+        if limit is None or len(window) < self.config.window or mean <= limit:
+            return []
+        return [
+            f"KL to the reference averaged {mean:.3g} per token over the last {len(window)} "
+            f"steps (above max_kl {limit:g}): the policy has drifted far from its start; "
+            "raise loss.kl_coef or lower the learning rate"
+        ]
+
+    def _check_invalid(self, rate: Any) -> list[str]:
+        if not isinstance(rate, (int, float)) or rate != rate:
+            return []
+        self.invalid.append(float(rate))
+        w = self.config.window
+        window = self.invalid[-w:]
+        if len(window) < w:
+            return []
+        mean = float(np.mean(window))
+        out = []
+        if self.config.max_invalid_rate is not None and mean >= self.config.max_invalid_rate:
+            out.append(
+                f"{mean:.0%} of the policy's replies were invalid moves over the last {w} "
+                f"steps (max_invalid_rate {self.config.max_invalid_rate:g})"
+            )
+        start = float(np.mean(self.invalid[:w]))
+        rise = self.config.max_invalid_rise
+        if rise is not None and len(self.invalid) > w and mean - start >= rise:
+            out.append(
+                f"the invalid-move rate rose from {start:.0%} (first {w} steps) to {mean:.0%} "
+                f"(last {w} steps): the policy may be learning to break the rules"
+            )
+        return out
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +166,8 @@ class Guards:
             "first_length": self.first_length,
             "first_entropy": self.first_entropy,
             "flat": list(self.flat),
+            "kls": list(self.kls),
+            "invalid": list(self.invalid),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -122,4 +175,7 @@ class Guards:
         self.evals = list(state["evals"])
         self.first_length = state["first_length"]
         self.first_entropy = state["first_entropy"]
-        self.flat = list(state.get("flat", []))  # checkpoints from before this guard lack it
+        # Checkpoints from before a guard was added lack its history.
+        self.flat = list(state.get("flat", []))
+        self.kls = list(state.get("kls", []))
+        self.invalid = list(state.get("invalid", []))

@@ -40,3 +40,38 @@ def test_flat_groups_warn_only_when_most_groups_stay_flat_for_the_window():
     restored = Guards(GuardConfig(window=3, max_flat_groups=0.9))
     restored.load_state_dict(guards.state_dict())
     assert restored.flat == [1.0, 1.0, 0.8, 0.5]
+
+
+def test_kl_guard_warns_when_the_window_mean_exceeds_max_kl():
+    guards = Guards(GuardConfig(window=2, max_kl=0.5))
+    assert guards.check({"train/kl": 0.9}) == []  # not a full window yet
+    assert guards.check({"train/kl": 0.05}) == []  # mean 0.475
+    warnings = guards.check({"train/kl": 1.2})  # mean 0.625
+    assert len(warnings) == 1 and "KL to the reference averaged 0.625" in warnings[0]
+    assert guards.check({"train/reward": 1.0}) == []  # a step without an update logs no KL
+    assert guards.kls == [0.9, 0.05, 1.2]
+    off = Guards(GuardConfig(window=2, max_kl=None))
+    assert off.check({"train/kl": 9.0}) == [] and off.check({"train/kl": 9.0}) == []
+
+
+def test_invalid_rate_guard_warns_on_a_high_rate_and_on_a_rise():
+    guards = Guards(GuardConfig(window=2, max_invalid_rate=0.6, max_invalid_rise=0.2))
+    assert guards.check({"train/invalid_rate": 0.0}) == []
+    assert guards.check({"train/invalid_rate": 0.1}) == []  # start: mean 0.05
+    assert guards.check({"train/invalid_rate": 0.2}) == []  # last window 0.15: +0.10
+    rose = guards.check({"train/invalid_rate": 0.4})  # last window 0.30: +0.25
+    assert len(rose) == 1 and "rose from 5% (first 2 steps) to 30%" in rose[0]
+    both = guards.check({"train/invalid_rate": 0.9})  # last window 0.65
+    assert len(both) == 2 and "65% of the policy's replies were invalid" in both[0]
+    restored = Guards(GuardConfig(window=2))
+    restored.load_state_dict(guards.state_dict())
+    assert restored.invalid == [0.0, 0.1, 0.2, 0.4, 0.9]
+    # a checkpoint written before these guards existed still loads
+    old = {k: v for k, v in guards.state_dict().items() if k not in ("kls", "invalid")}
+    restored.load_state_dict(old)
+    assert restored.invalid == [] and restored.kls == []
+
+
+def test_invalid_rate_guard_ignores_a_rate_that_starts_high_and_stays():
+    guards = Guards(GuardConfig(window=2, max_invalid_rate=None, max_invalid_rise=0.1))
+    assert all(guards.check({"train/invalid_rate": 0.8}) == [] for _ in range(5))
