@@ -279,9 +279,11 @@ class _TextGameBase:
         else:
             values = obs.vector
         low, high = self.game.info.vector_bounds
-        vector = np.asarray(values, dtype=np.float32)
-        # In place, with the ufuncs: np.clip's dispatch costs more than the clipping here.
-        np.minimum(np.maximum(vector, low, out=vector), high, out=vector)
+        vector = np.array(values, dtype=np.float32)  # a copy: a game may hand out its own array
+        # Clip only when needed (a vector inside the bounds is the rule), in place, with the
+        # ufuncs: np.clip's dispatch costs more than the clipping here.
+        if not (isinstance(values, tuple) and values and low <= min(values) <= max(values) <= high):
+            np.minimum(np.maximum(vector, low, out=vector), high, out=vector)
         if self.action_mode == "discrete":
             mask = np.zeros(self.action_spaces[role].n, dtype=np.int8)
             mask[self.game.legal_actions(self.state, role)] = 1  # type: ignore[attr-defined]

@@ -110,7 +110,12 @@ class Transcript:
         messages = self.messages
         if done == len(messages):
             return text
-        new = [m.render(role) for m in messages[done:] if m.visible_to(role)]
+        # Message.visible_to, inlined: this runs for every new message and seat.
+        new = [
+            m.render(role)
+            for m in messages[done:]
+            if m.to is None or m.to == role or m.sender == role
+        ]
         if new:  # a rendered message is never empty, so "" means no line yet
             joined = "\n".join(new)
             text = f"{text}\n{joined}" if text else joined

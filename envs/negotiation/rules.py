@@ -30,6 +30,7 @@ from palaestra.envs.core import (
 ITEMS = ("book", "hat", "ball")
 ROLES = ("alice", "bob")
 OTHER = {ROLES[0]: ROLES[1], ROLES[1]: ROLES[0]}
+_NO_REWARDS = StepOutcome()  # every move's outcome: rewards come only at the end (returns)
 TOTAL_VALUE = 10
 PROTOCOLS = ("free", "alternating_offers")
 
@@ -63,6 +64,14 @@ def value_vectors(counts: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     """Every non-negative integer valuation that makes the pool worth exactly 10."""
     ranges = [range(TOTAL_VALUE // c + 1) for c in counts]
     return tuple(v for v in itertools.product(*ranges) if np.dot(v, counts) == TOTAL_VALUE)
+
+
+@lru_cache(maxsize=8192)
+def _playable(va: tuple[int, ...], vb: tuple[int, ...]) -> bool:
+    """Every item type is worth something to someone, and at least one type to both."""
+    valued_by_someone = all(a > 0 or b > 0 for a, b in zip(va, vb))
+    valued_by_both = any(a > 0 and b > 0 for a, b in zip(va, vb))
+    return valued_by_someone and valued_by_both
 
 
 @lru_cache(maxsize=64)
@@ -124,9 +133,9 @@ def candidate_moves(counts: tuple[int, ...], can_accept: bool) -> tuple[str, ...
 
 
 @lru_cache(maxsize=64)
-def _with_max_turns(info: GameInfo, max_turns: int) -> GameInfo:
+def _with_max_turns(game: type[Game], max_turns: int) -> GameInfo:
     # Shared between games with the same arguments (GameInfo is frozen); built once each.
-    return dataclasses.replace(info, max_turns=max_turns)
+    return dataclasses.replace(game.info, max_turns=max_turns)
 
 
 def format_items(items: Sequence[int]) -> str:
@@ -177,6 +186,50 @@ def parse_offer(body: str, counts: tuple[int, ...]) -> tuple[int, ...]:
     return take
 
 
+@lru_cache(maxsize=64)
+def rules_text(protocol: str, max_turns: int, deal_discount: float) -> str:
+    """The rules as every seat reads them (the opening of each preamble)."""
+    moves = (
+        "Every move must contain either OFFER: ... or ACCEPT (alternating offers)."
+        if protocol == "alternating_offers"
+        else "Each turn, write a short message to the other player."
+    )
+    discount = (
+        f" A deal is worth {deal_discount:g}x less for each round it takes."
+        if deal_discount < 1.0
+        else ""
+    )
+    items = " ".join(f"{name}=<number>" for name in ITEMS)
+    return (
+        f"{ROLES[0]} and {ROLES[1]} negotiate over how to divide a pool of items "
+        f"({', '.join(name + 's' for name in ITEMS)}). Each has private values per item, "
+        f"and the whole pool is worth {TOTAL_VALUE} points to each.\n"
+        f"{moves} To propose a division, add a line 'OFFER: {items}' with the number of "
+        f"each item YOU take; the other player gets the rest. To accept the other "
+        f"player's last offer, write ACCEPT. To end without a deal, write NO DEAL (both "
+        f"score 0). With no deal after {max_turns} moves in all, both score 0."
+        f"{discount} Your score is the value of the items you get."
+    )
+
+
+@lru_cache(maxsize=4096)
+def seat_preamble(rules: str, role: str, counts: tuple[int, ...], mine: tuple[int, ...]) -> str:
+    """The rules, then the seat's role, the pool and its private values.
+
+    Cached: there are few pools and valuations, so seats of different episodes often read
+    the same preamble.
+    """
+    other = OTHER[role]
+    return f"{rules}\n\n" + (
+        f"You are {role}, negotiating with {other}.\n"
+        f"The pool: {describe_pool(counts)} (to take all of it: "
+        f"'OFFER: {format_items(counts)}').\n"
+        f"Your private values per item: {format_items(mine)} "
+        f"(the whole pool is worth {TOTAL_VALUE} points to you). "
+        f"{other} has different values that you do not know."
+    )
+
+
 class NegotiationGame(Game):
     """Deal or No Deal item division, with free talk or strict alternating offers.
 
@@ -210,7 +263,7 @@ class NegotiationGame(Game):
         self.max_turns = max_turns
         self.protocol = protocol
         self.deal_discount = deal_discount
-        self.info = _with_max_turns(type(self).info, max_turns)
+        self.info = _with_max_turns(type(self), max_turns)
 
     # -- setup ------------------------------------------------------------------------------
     def new_state(self, rng: np.random.Generator) -> NegotiationState:
@@ -220,9 +273,7 @@ class NegotiationGame(Game):
         while True:
             va = options[int(rng.integers(len(options)))]
             vb = options[int(rng.integers(len(options)))]
-            valued_by_someone = all(a > 0 or b > 0 for a, b in zip(va, vb))
-            valued_by_both = any(a > 0 and b > 0 for a, b in zip(va, vb))
-            if valued_by_someone and valued_by_both:
+            if _playable(va, vb):
                 break
         state = NegotiationState(
             to_move=(ROLES[0],), counts=counts, values={"alice": va, "bob": vb}
@@ -290,7 +341,7 @@ class NegotiationGame(Game):
             state.done, state.outcome = True, "no agreement"
             state.transcript.gm("Out of turns. No deal: both score 0.")
         state.to_move = () if state.done else (other,)
-        return StepOutcome()
+        return _NO_REWARDS
 
     # -- views ------------------------------------------------------------------------------
     def _preamble(self, state: NegotiationState, role: str) -> str:
@@ -299,46 +350,11 @@ class NegotiationGame(Game):
         The rules come first and name no seat or episode fact, so every seat of every episode
         reads the same opening (a local model's prefix cache then prefills it once).
         """
-        mine = state.values[role]
-        other = OTHER[role]
-        return f"{self._rules()}\n\n" + (
-            f"You are {role}, negotiating with {other}.\n"
-            f"The pool: {describe_pool(state.counts)} (to take all of it: "
-            f"'OFFER: {format_items(state.counts)}').\n"
-            f"Your private values per item: {format_items(mine)} "
-            f"(the whole pool is worth {TOTAL_VALUE} points to you). "
-            f"{other} has different values that you do not know."
-        )
+        return seat_preamble(self._rules(), role, state.counts, state.values[role])
 
     def _rules(self) -> str:
         """The part of the preamble that is the same for both seats and every episode."""
-        text = self.__dict__.get("_rules_text")
-        if text is None:  # built once per game object: its arguments never change
-            text = self._rules_text = self._build_rules()
-        return text
-
-    def _build_rules(self) -> str:
-        moves = (
-            "Every move must contain either OFFER: ... or ACCEPT (alternating offers)."
-            if self.protocol == "alternating_offers"
-            else "Each turn, write a short message to the other player."
-        )
-        discount = (
-            f" A deal is worth {self.deal_discount:g}x less for each round it takes."
-            if self.deal_discount < 1.0
-            else ""
-        )
-        items = " ".join(f"{name}=<number>" for name in ITEMS)
-        return (
-            f"{ROLES[0]} and {ROLES[1]} negotiate over how to divide a pool of items "
-            f"({', '.join(name + 's' for name in ITEMS)}). Each has private values per item, "
-            f"and the whole pool is worth {TOTAL_VALUE} points to each.\n"
-            f"{moves} To propose a division, add a line 'OFFER: {items}' with the number of "
-            f"each item YOU take; the other player gets the rest. To accept the other "
-            f"player's last offer, write ACCEPT. To end without a deal, write NO DEAL (both "
-            f"score 0). With no deal after {self.max_turns} moves in all, both score 0."
-            f"{discount} Your score is the value of the items you get."
-        )
+        return rules_text(self.protocol, self.max_turns, self.deal_discount)
 
     def view(self, state: GameState, role: str) -> RoleView:
         assert isinstance(state, NegotiationState)
@@ -384,6 +400,11 @@ class NegotiationGame(Game):
             "agreement": agreed,
             "scores": {r: float(state.returns.get(r, 0.0)) for r in ROLES},
             "pareto_optimal": False,
+            # The deal being negotiated, the same on every seed that draws it: evaluations
+            # group repeated items by it (palaestra.arena.train.evaluation).
+            "item": "pool {} alice {} bob {}".format(
+                *("-".join(map(str, v)) for v in (state.counts, *map(state.values.get, ROLES)))
+            ),
         }
         if state.deal is not None:
             out["deal"] = {r: list(items) for r, items in state.deal.items()}
