@@ -25,6 +25,8 @@ def _samples(policy: Policy) -> list[Sample]:
         ("You are bob. Your card: J. alice bets.", "pass and fold"),
         ("You are alice. Your card: Q.", "OFFER: book=1"),
         ("You are bob.", "ACCEPT"),
+        ("You are alice. Your card: K.", "pass"),  # the same prompt as the first sample
+        ("You are alice. Your card: K.", "bet bet bet"),
     ):
         p = tok(RULES + tail)["input_ids"]
         c = tok(reply)["input_ids"] + [tok.eos_token_id]
@@ -146,7 +148,7 @@ def test_trainer_update_uses_the_switch(tiny: str, tmp_path, monkeypatch):
     for s in batch:
         s.advantage = 1.0
     trainer.update(batch)
-    assert calls == [4, 4]  # the reference pass and the training pass
+    assert calls == [4, 2, 4, 2]  # reference and training passes, minibatches of 4
     calls.clear()
     off = Trainer(parse_config({**data, "optim": {"minibatch_size": 4}}))
     off.update(batch)
