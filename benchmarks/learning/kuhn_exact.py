@@ -88,13 +88,13 @@ def policy_table(agent: Any, game: Any | None = None) -> list[dict[str, Any]]:
     game = game or envs.spec(ENV_ID).make_game()
     states = decision_states(game)
     observations, candidates = [], []
-    for key, player, history in states:
+    for _key, player, history in states:
         state = game.replay(history)
         observations.append(make_observation(game, state, game.role_of(player), ENV_ID))
         candidates.append(list(game.legal_moves(state).values()))
     scores = _score(agent, observations, candidates)
     rows = []
-    for (key, player, history), obs, moves, logps in zip(states, observations, candidates, scores):
+    for (key, player, history), moves, logps in zip(states, candidates, scores):
         logps = np.array(logps, dtype=np.float64)
         mass = np.exp(logps)
         probs = np.exp(logps - logps.max())
