@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from palaestra.arena.text_tables import FORMATS
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -25,6 +27,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="rich",
+        help="how to print the rating tables: rich (default; full width when stdout is not a "
+        "terminal), plain, markdown or csv (then the progress bar and the closing lines go "
+        "to stderr)",
+    )
     p.set_defaults(handler=_tournament)
 
     p = sub.add_parser("play", help="play one episode and print the transcript")
@@ -60,7 +70,8 @@ def _tournament(args: argparse.Namespace) -> int:
         "ray": {"address": args.ray_address} if args.ray_address else None,
     }
     config = load_config(args.config, overrides)
-    console = Console()
+    # With CSV, stdout holds the CSV alone; the bar and the closing lines go to stderr.
+    console = Console(stderr=args.format == "csv")
     try:
         result = run_tournament(
             config,
@@ -68,6 +79,8 @@ def _tournament(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             console=console,
             report=not args.no_report,
+            table_format=args.format,
+            table_console=Console(),
         )
     except ImportError as err:  # e.g. --backend ray without ray installed
         console.print(f"palaestra tournament: error: {err}", style="red", markup=False)

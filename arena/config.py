@@ -129,6 +129,23 @@ class RayConfig(_Strict):
     runtime_env: dict[str, Any] | None = None
 
 
+class RatingsConfig(_Strict):
+    """How ``ratings.json``, the tables and the report estimate (every method alike).
+
+    Attributes:
+        confidence: Level of every confidence interval (Bradley–Terry, Elo, OpenSkill and the
+            mean returns).
+        bootstrap_rounds: Resampling rounds of the Bradley–Terry and Elo intervals.
+        ties: Bradley–Terry tie model, ``"half"`` or ``"davidson"``.
+        seed: Seed of the resampling.
+    """
+
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    bootstrap_rounds: int = Field(default=200, ge=1)
+    ties: Literal["half", "davidson"] = "half"
+    seed: int = 0
+
+
 class TournamentConfig(_Strict):
     """A whole tournament.
 
@@ -148,6 +165,7 @@ class TournamentConfig(_Strict):
         output: The run directory (default ``runs/<name>``).
         backend: ``"local"`` or ``"ray"``.
         ray: Ray settings.
+        ratings: Rating settings (:class:`RatingsConfig`).
     """
 
     name: str = "tournament"
@@ -164,6 +182,7 @@ class TournamentConfig(_Strict):
     output: str | None = None
     backend: Literal["local", "ray"] = "local"
     ray: RayConfig = Field(default_factory=RayConfig)
+    ratings: RatingsConfig = Field(default_factory=RatingsConfig)
 
     @field_validator("agents", mode="before")
     @classmethod

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from palaestra.arena.ratings import Elo
+from palaestra.arena.ratings import RATERS, Elo
 from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.stats import comparisons
 from palaestra.arena.summary import (
@@ -37,6 +37,7 @@ from palaestra.arena.summary import (
     save_summary,
     write_ratings,
 )
+from palaestra.arena.text_tables import FORMATS
 
 REPORT_FILE = "report.html"
 PLOTS_DIR = "plots"
@@ -47,7 +48,9 @@ TABLES_DIR = "tables"
 def summary_tables(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The summary flattened into row tables, one row dict per line of the CSV files.
 
-    Every row carries ``section`` (``"overall"`` or the env id).
+    Every row carries ``section`` (``"overall"`` or the env id). A ``ratings`` row is one
+    agent under one method: ``rating``, its confidence interval ``ci_low``–``ci_high`` at level
+    ``ci_level``, and ``ci_method``, how the method computes that interval.
     """
     tables: dict[str, list[dict[str, Any]]] = {
         "ratings": [],
@@ -57,26 +60,21 @@ def summary_tables(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "clemscore": [],
     }
     for name, section in summary["sections"].items():
-        bt = section["bradley_terry"] or {"ratings": []}
-        for method, rows in (
-            ("bradley_terry", bt["ratings"]),
-            ("elo", section["elo"]),
-        ):
-            for row in rows:
-                tables["ratings"].append({"section": name, "method": method, **row})
-        for row in section["openskill"]:
-            mu, sigma = row["mu"], row["sigma"]
-            tables["ratings"].append(
-                {
-                    "section": name,
-                    "method": "openskill",
-                    "agent": row["agent"],
-                    "rating": mu,
-                    "low": round(mu - 1.96 * sigma, 3),
-                    "high": round(mu + 1.96 * sigma, 3),
-                    "games": row["episodes"],
-                }
-            )
+        for method, table in section["ratings"].items():
+            for row in (table or {}).get("ratings", []):
+                tables["ratings"].append(
+                    {
+                        "section": name,
+                        "method": method,
+                        "agent": row["agent"],
+                        "rating": row["rating"],
+                        "ci_low": row["ci_low"],
+                        "ci_high": row["ci_high"],
+                        "ci_level": table["confidence"],
+                        "ci_method": table["interval"],
+                        "games": row["games"],
+                    }
+                )
         h2h = section["head_to_head"]
         for i, agent in enumerate(h2h["agents"]):
             for j, opponent in enumerate(h2h["agents"]):
@@ -134,7 +132,7 @@ def plot_ratings(section: dict[str, Any], title: str, ci: str = "95%") -> bytes 
     """Bradley–Terry ratings with their bootstrap CIs (and averaged Elo) as a PNG."""
     from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 
-    bt = section["bradley_terry"]
+    bt = section["ratings"].get("bradley_terry")
     if not bt or not bt["ratings"]:
         return None
     rows = list(reversed(bt["ratings"]))  # best at the top
@@ -142,10 +140,12 @@ def plot_ratings(section: dict[str, Any], title: str, ci: str = "95%") -> bytes 
     ax = fig.add_subplot()
     y = list(range(len(rows)))
     ratings = [r["rating"] for r in rows]
-    lows = [r["rating"] - r["low"] if r["low"] is not None else 0.0 for r in rows]
-    highs = [r["high"] - r["rating"] if r["high"] is not None else 0.0 for r in rows]
+    lows = [r["rating"] - r["ci_low"] if r["ci_low"] is not None else 0.0 for r in rows]
+    highs = [r["ci_high"] - r["rating"] if r["ci_high"] is not None else 0.0 for r in rows]
     ax.errorbar(ratings, y, xerr=[lows, highs], fmt="o", capsize=4, label=f"Bradley–Terry, {ci} CI")
-    elo = {r["agent"]: r["rating"] for r in section["elo"]}
+    elo = {
+        r["agent"]: r["rating"] for r in (section["ratings"].get("elo") or {}).get("ratings", [])
+    }
     ax.plot(
         [elo.get(r["agent"], math.nan) for r in rows],
         y,
@@ -356,54 +356,48 @@ def _img(png: bytes | None, alt: str) -> str:
 def _section_html(
     name: str, section: dict[str, Any], plots: dict[str, bytes | None], ci: str
 ) -> str:
-    bt = section["bradley_terry"] or {"ratings": []}
-    elo = {r["agent"]: r for r in section["elo"]}
-    skill = {r["agent"]: r for r in section["openskill"]}
     clem = {r["agent"]: r for r in section["clemscore"]}
     h2h = section["head_to_head"]
     agents = _agent_order(section)
-    bt_rows = {r["agent"]: r for r in bt["ratings"]}
+    tables = [(rater, section["ratings"].get(rater.key)) for rater in RATERS]
+    tables = [(rater, t) for rater, t in tables if t and t["ratings"]]
+    rated = {rater.key: {r["agent"]: r for r in t["ratings"]} for rater, t in tables}
     rows = []
     for agent in agents:
         i = h2h["agents"].index(agent)
-        b, e, s, c = (
-            bt_rows.get(agent, {}),
-            elo.get(agent, {}),
-            skill.get(agent),
-            clem.get(agent, {}),
-        )
+        c = clem.get(agent, {})
         wdl = f"{sum(h2h['wins'][i])}/{sum(h2h['draws'][i])}/{sum(h2h['losses'][i])}"
-        ci = f"{_num(b.get('low'))} – {_num(b.get('high'))}" if b.get("low") is not None else "–"
-        rows.append(
-            [
-                _e(agent),
-                _num(b.get("rating")),
-                ci,
-                _num(e.get("rating")),
-                f"{s['mu']:.1f} ± {s['sigma']:.1f}" if s else "–",
-                wdl,
-                _num(c.get("played")),
-                _num(c.get("quality"), 1),
-                _num(c.get("clemscore"), 1),
-            ]
-        )
-    header = [
-        "agent",
-        "Bradley–Terry",
-        f"{ci} CI",
-        "Elo (avg. over orders)",
-        "OpenSkill μ ± σ",
-        "W/D/L",
-        "% played",
-        "quality",
-        "clemscore",
-    ]
+        cells = [_e(agent)]
+        for rater, _ in tables:
+            r = rated[rater.key].get(agent, {})
+            digits = 1 if rater.key == "openskill" else 0
+            cells.append(_num(r.get("rating"), digits))
+            cells.append(
+                f"{_num(r['ci_low'], digits)} – {_num(r['ci_high'], digits)}"
+                if r.get("ci_low") is not None
+                else "–"
+            )
+        cells += [
+            wdl,
+            _num(c.get("played")),
+            _num(c.get("quality"), 1),
+            _num(c.get("clemscore"), 1),
+        ]
+        rows.append(cells)
+    header = ["agent"]
+    for rater, _ in tables:
+        header += [_e(rater.title), f"{ci} CI"]
+    header += ["W/D/L", "% played", "quality", "clemscore"]
+    notes = "; ".join(f"{_e(rater.title)}: {_e(t['interval'])}" for rater, t in tables)
     parts = [
         f'<section class="game" id="section-{_e(_slug(name))}">',
         f"<h2>{_e(name)}</h2>",
         f'<p class="muted">{section["episodes"]} episodes, '
         f"{section['comparisons']} pairwise results</p>",
         _table(header, rows),
+        f'<p class="muted">Every interval is a {ci} confidence interval. {notes}.</p>'
+        if notes
+        else "",
         _img(plots.get("ratings"), f"ratings, {name}"),
     ]
     # head to head as a table too: the heatmap is for the eye, the table for the numbers
@@ -451,7 +445,7 @@ def _section_html(
 
 def _agent_order(section: dict[str, Any]) -> list[str]:
     """Agents by Bradley–Terry rating, unrated ones (self-play only) after them."""
-    bt = section["bradley_terry"] or {"ratings": []}
+    bt = section["ratings"].get(RATERS[0].key) or {"ratings": []}
     rated = [r["agent"] for r in bt["ratings"]]
     return rated + [a for a in section["head_to_head"]["agents"] if a not in rated]
 
@@ -496,9 +490,8 @@ def render_html(
 <h1>{_e(title)}</h1>
 <p>{summary["episodes"]} episodes · {len(summary["agents"])} agents · {len(summary["games"])}
 games · {summary["failed_episodes"]} with agent errors · ratings: Bradley–Terry by maximum
-likelihood on the Elo scale (mean 1000) with {summary["options"]["bootstrap_rounds"]}-round
-bootstrap CIs over episodes; Elo averaged over {summary["options"]["elo_permutations"]} episode
-orders; OpenSkill Plackett–Luce.</p>
+likelihood on the Elo scale (mean 1000), Elo averaged over episode orders, OpenSkill
+Plackett–Luce; each with a {_e(ci)} confidence interval (see each table).</p>
 <p>{nav} · <a href="#episodes">episodes</a></p>
 {"".join(body)}
 <section class="game" id="episodes">
@@ -580,9 +573,25 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory holding episodes.jsonl")
     p.add_argument(
-        "--bootstrap", type=int, default=200, help="Bradley–Terry bootstrap rounds (default 200)"
+        "--bootstrap",
+        type=int,
+        default=200,
+        help="bootstrap rounds of the Bradley–Terry and Elo CIs (default 200)",
     )
     p.add_argument("--seed", type=int, default=0, help="bootstrap/permutation seed (default 0)")
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="level of every confidence interval, all rating methods alike (default 0.95)",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="rich",
+        help="how to print the tables: rich (default; full width when stdout is not a "
+        "terminal), plain, markdown or csv",
+    )
     p.add_argument(
         "--ties",
         choices=("half", "davidson"),
@@ -601,10 +610,18 @@ def _report(args: argparse.Namespace) -> int:
     if args.bootstrap < 1:
         raise ValueError(f"--bootstrap must be >= 1, got {args.bootstrap}")
     records = read_episodes(args.run_dir)
-    options = SummaryOptions(bootstrap_rounds=args.bootstrap, seed=args.seed, ties=args.ties)
+    if not 0 < args.confidence < 1:
+        raise ValueError(f"--confidence must be between 0 and 1, got {args.confidence}")
+    options = SummaryOptions(
+        bootstrap_rounds=args.bootstrap,
+        seed=args.seed,
+        ties=args.ties,
+        confidence=args.confidence,
+    )
     _, summary = write_ratings(args.run_dir, records, options)
     path = write_report(args.run_dir, records, summary=summary, prompts=not args.no_prompts)
     console = Console()
-    print_summary(records, console, summary)
-    console.print(f"report: {path}", markup=False, highlight=False)
+    print_summary(records, console, summary, fmt=args.format)
+    if args.format != "csv":  # stdout stays one CSV
+        console.print(f"report: {path}", markup=False, highlight=False, soft_wrap=True)
     return 0

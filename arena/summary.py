@@ -2,8 +2,9 @@
 
 :func:`summarize` turns episode records into one JSON-serialisable dict (ratings with
 confidence intervals, win/draw/loss, mean rewards, clemscore), per game and over all games;
-:func:`write_ratings` saves it as ``ratings.json``; :func:`print_summary` prints it as rich
-tables. :func:`read_episodes` reads a run directory's ``episodes.jsonl`` back.
+:func:`write_ratings` saves it as ``ratings.json``; :func:`print_summary` prints it as
+tables (rich, plain, Markdown or CSV; :mod:`palaestra.arena.text_tables`).
+:func:`read_episodes` reads a run directory's ``episodes.jsonl`` back.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
-from palaestra.arena.ratings import BradleyTerry, Elo, OpenSkill
+from palaestra.arena.ratings import RATERS, RatingOptions
 from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.stats import (
     ALL_ROLES,
@@ -34,13 +33,14 @@ from palaestra.arena.stats import (
     head_to_head,
     reward_table,
 )
+from palaestra.arena.text_tables import TextTable, check_format, print_tables
 
 EPISODES_FILE = "episodes.jsonl"
 RATINGS_FILE = "ratings.json"
 OVERALL = "overall"
 """The key of the all-games section in :func:`summarize`'s ``"sections"``."""
 
-SUMMARY_SCHEMA = 1
+SUMMARY_SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ class SummaryOptions:
     """How :func:`summarize` estimates.
 
     Attributes:
-        bootstrap_rounds: Bradley–Terry refits on resampled episodes for the CIs.
+        bootstrap_rounds: Refits on resampled episodes for the Bradley–Terry and Elo CIs.
         elo_permutations: Episode orders the order-independent Elo averages over.
-        confidence: Coverage of every interval.
+        confidence: Coverage of every interval (every rating method's and the rewards').
         seed: Seed of the bootstrap and permutation generators.
         elo_k: Elo step size.
         ties: Bradley–Terry tie model (``"half"`` or ``"davidson"``).
@@ -64,6 +64,17 @@ class SummaryOptions:
     elo_k: float = 32.0
     ties: str = "half"
     ci_method: str = "t"
+
+    def rating_options(self) -> RatingOptions:
+        """The settings every rater reads (:mod:`palaestra.arena.ratings`)."""
+        return RatingOptions(
+            confidence=self.confidence,
+            bootstrap_rounds=self.bootstrap_rounds,
+            elo_permutations=self.elo_permutations,
+            seed=self.seed,
+            elo_k=self.elo_k,
+            ties=self.ties,
+        )
 
 
 def read_episodes(path: str | os.PathLike[str]) -> list[EpisodeRecord]:
@@ -104,11 +115,13 @@ def summarize(
         {"schema": 1, "episodes": 120, "agents": [...], "games": [...], "options": {...},
          "sections": {"overall": SECTION, "negotiation-v0": SECTION, ...}}
 
-    where a SECTION holds ``episodes``, ``comparisons``, ``bradley_terry`` (rows of
-    ``agent, rating, low, high, games``, best first, plus ``tie``), ``elo`` (online Elo averaged
-    over random episode orders; ``low``/``high`` are the spread over orders), ``openskill``
-    (``agent, mu, sigma, ordinal, episodes``), ``win_probability`` (``[a][b]``: BT probability
-    that ``a`` beats ``b``, ties as half), ``head_to_head`` (``agents, wins, draws, losses``
+    where a SECTION holds ``episodes``, ``comparisons``, ``ratings`` (one entry per rater of
+    :data:`~palaestra.arena.ratings.RATERS`, keyed ``bradley_terry``, ``elo``, ``openskill``:
+    ``{method, title, interval, confidence, ratings: [{agent, rating, ci_low, ci_high, games,
+    ...}], ...}`` best first, where ``ci_low``/``ci_high`` are the confidence interval at
+    ``confidence`` and ``interval`` says how the method computes it; ``None`` when the method
+    has nothing to rate), ``win_probability`` (``[a][b]``: the Bradley–Terry probability that
+    ``a`` beats ``b``, ties as half), ``head_to_head`` (``agents, wins, draws, losses``
     matrices), ``rewards`` (``game, agent, role, mean, low, high, n``; role ``"*"`` pools the
     roles; in the overall section there is one row per game) and ``clemscore`` (``game, agent,
     episodes, played, quality, clemscore``; the overall section macro-averages the games, with
@@ -139,39 +152,18 @@ def _section(
 ) -> dict[str, Any]:
     comps = comparisons(records)
     section: dict[str, Any] = {"episodes": len(records), "comparisons": len(comps)}
-    if comps:
-        bt = BradleyTerry(ties=options.ties).bootstrap(
-            comps, options.bootstrap_rounds, options.seed, options.confidence
-        )
-        section["bradley_terry"] = {
-            "ratings": [r.to_dict() for r in bt.ratings],
-            "tie": bt.tie,
-            "rounds": options.bootstrap_rounds,
-        }
-        elo = Elo(k=options.elo_k)
-        section["elo"] = [
-            r.to_dict()
-            for r in elo.fit_permutations(
-                comps, options.elo_permutations, options.seed, options.confidence
-            )
-        ]
-        section["win_probability"] = {
-            a: {b: round(float(bt.win_probability(a, b).win), 4) for b in bt.agents if b != a}
-            for a in bt.agents
-        }
-    else:
-        section.update(bradley_terry=None, elo=[], win_probability={})
-    skill = OpenSkill().fit(records)
-    section["openskill"] = [
-        {
-            "agent": r.agent,
-            "mu": round(r.rating, 3),
-            "sigma": round(skill.sigma(r.agent), 3),
-            "ordinal": round(skill.ordinal(r.agent), 3),
-            "episodes": r.games,
-        }
-        for r in skill.ratings
-    ]
+    rating_options = options.rating_options()
+    section["ratings"] = {}
+    section["win_probability"] = {}
+    for rater in RATERS:
+        table = rater.rate(records, comps, rating_options)
+        section["ratings"][rater.key] = table.to_dict() if table is not None else None
+        if rater.key == "bradley_terry" and table is not None:
+            bt = table.fit
+            section["win_probability"] = {
+                a: {b: round(float(bt.win_probability(a, b).win), 4) for b in bt.agents if b != a}
+                for a in bt.agents
+            }
     section["head_to_head"] = head_to_head(records).to_dict()
     section["rewards"] = [
         row.to_dict()
@@ -222,15 +214,72 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 
 def _interval(row: dict[str, Any], digits: int = 0) -> str:
-    if row.get("low") is None:
+    if row.get("ci_low") is None:
         return ""
-    return f"({_fmt(row['low'], digits)}–{_fmt(row['high'], digits)})"
+    return f"({_fmt(row['ci_low'], digits)}–{_fmt(row['ci_high'], digits)})"
+
+
+#: Digits a rating is printed with, per method (OpenSkill's mu is on a 0–50 scale).
+_DIGITS = {"openskill": 1}
+
+
+def rating_notes(summary: dict[str, Any]) -> list[str]:
+    """One line per rating method: what its interval is, at which level."""
+    level = f"{100 * summary['options']['confidence']:g}%"
+    notes = []
+    for rater in RATERS:
+        table = next(
+            (
+                s["ratings"][rater.key]
+                for s in summary["sections"].values()
+                if s["ratings"].get(rater.key)
+            ),
+            None,
+        )
+        if table is not None:
+            notes.append(f"{rater.title}: {table['interval']}; {level} CI")
+    return notes
+
+
+def summary_text_tables(
+    records: Sequence[EpisodeRecord], summary: dict[str, Any], split_intervals: bool = False
+) -> list[TextTable]:
+    """The end-of-run tables (one per game, one over all games) as :class:`TextTable` s.
+
+    Args:
+        records: The run's records.
+        summary: Their :func:`summarize` result.
+        split_intervals: Give each rating's CI its own ``<method>_ci_low``/``_ci_high``
+            columns (for CSV) instead of ``rating (low–high)`` cells.
+    """
+    sections = summary["sections"]
+    order = list(summary["games"])
+    if len(order) > 1:  # with one game the overall table says the same again
+        order.append(OVERALL)
+    level = f"{100 * summary['options']['confidence']:g}%"
+    tables = []
+    for name in order:
+        subset = records if name == OVERALL else [r for r in records if r.env_id == name]
+        many_seats = any(len(r.seating) > 2 for r in subset)
+        tables.append(
+            _section_table(
+                name,
+                sections[name],
+                agent_counts(subset),
+                per_game=name != OVERALL,
+                many_seats=many_seats,
+                level=level,
+                split_intervals=split_intervals,
+            )
+        )
+    return tables
 
 
 def print_summary(
     records: Sequence[EpisodeRecord],
     console: Console | None = None,
     summary: dict[str, Any] | None = None,
+    fmt: str = "rich",
 ) -> None:
     """Print the end-of-run tables: one per game and one over all games.
 
@@ -238,33 +287,21 @@ def print_summary(
         records: The run's records.
         console: Where to print (a new :class:`rich.console.Console` by default).
         summary: A :func:`summarize` result of ``records``, to skip recomputing it.
+        fmt: ``rich``, ``plain``, ``markdown`` or ``csv`` (see :mod:`palaestra.arena.text_tables`).
     """
+    check_format(fmt)
     console = console or Console()
     if not records:
         console.print("no episodes")
         return
     summary = summary if summary is not None else summarize(records)
-    sections = summary["sections"]
-    order = list(summary["games"])
-    if len(order) > 1:  # with one game the overall table says the same again
-        order.append(OVERALL)
-    confidence = round(100 * summary["options"]["confidence"])
-    for name in order:
-        section = sections[name]
-        subset = records if name == OVERALL else [r for r in records if r.env_id == name]
-        counts = agent_counts(subset)
-        many_seats = any(len(r.seating) > 2 for r in subset)
-        console.print(_section_table(name, section, counts, name != OVERALL, many_seats))
-    console.print(
-        f"rating: Bradley–Terry on the Elo scale with a {confidence}% bootstrap CI; Elo: "
-        "averaged over episode orders; clem: % played × quality (clemscore)",
-        style="dim",
-    )
+    tables = summary_text_tables(records, summary, split_intervals=fmt == "csv")
+    notes = [*rating_notes(summary), "clem: % played × quality (clemscore)"]
     if summary["failed_episodes"]:
-        console.print(
-            f"{summary['failed_episodes']} of {summary['episodes']} episodes had agent errors",
-            style="yellow",
+        notes.append(
+            f"{summary['failed_episodes']} of {summary['episodes']} episodes had agent errors"
         )
+    print_tables(tables, console, fmt, notes)
 
 
 def _section_table(
@@ -273,43 +310,49 @@ def _section_table(
     counts: dict[str, AgentCounts],
     per_game: bool,
     many_seats: bool,
-) -> Table:
-    table = Table(
-        title=f"{name}: {section['episodes']} episodes",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    columns = ["agent", "rating (CI)", "Elo"]
-    if many_seats:  # OpenSkill is the rating made for games of more than two seats
-        columns.append("OpenSkill")
+    level: str = "95%",
+    split_intervals: bool = False,
+) -> TextTable:
+    # OpenSkill is the rating made for games of more than two seats: shown only there.
+    raters = [r for r in RATERS if many_seats or not r.many_seats_only]
+    columns = ["agent"]
+    for rater in raters:
+        if split_intervals:
+            columns += [rater.key, f"{rater.key}_ci_low", f"{rater.key}_ci_high"]
+        else:
+            columns.append(f"{rater.title} ({level} CI)")
     columns.append("W/D/L")
     if per_game:  # returns of different games do not add up
-        columns.append("return")
+        columns.append(f"return (± {level} CI)")
     columns += ["played%", "clem"]
     show_counts = any(c.invalid_moves or c.tokens for c in counts.values())
     if show_counts:
         columns += ["invalid", "tokens"]
-    for column in columns:
-        table.add_column(column, justify="left" if column == "agent" else "right", no_wrap=True)
-    bt = {r["agent"]: r for r in (section["bradley_terry"] or {}).get("ratings", [])}
-    elo = {r["agent"]: r for r in section["elo"]}
-    skill = {r["agent"]: r for r in section["openskill"]}
+    table = TextTable(f"{name}: {section['episodes']} episodes", columns, left=frozenset({"agent"}))
+    rated = {
+        rater.key: {
+            r["agent"]: r for r in (section["ratings"].get(rater.key) or {}).get("ratings", [])
+        }
+        for rater in RATERS
+    }
     clem = {r["agent"]: r for r in section["clemscore"]}
     rewards = {r["agent"]: r for r in section["rewards"] if r["role"] == ALL_ROLES}
     h2h = section["head_to_head"]
-    agents = list(bt) + sorted(a for a in h2h["agents"] if a not in bt)
+    first = rated[RATERS[0].key]
+    agents = list(first) + sorted(a for a in h2h["agents"] if a not in first)
     for agent in agents:
         i = h2h["agents"].index(agent)
         wins, draws, losses = sum(h2h["wins"][i]), sum(h2h["draws"][i]), sum(h2h["losses"][i])
-        cells = [
-            agent,
-            f"{_fmt(bt[agent]['rating'])} {_interval(bt[agent])}".strip() if agent in bt else "-",
-            _fmt(elo[agent]["rating"]) if agent in elo else "-",
-        ]
-        if many_seats:
-            sk = skill.get(agent)
-            cells.append(f"{sk['mu']:.1f}±{sk['sigma']:.1f}" if sk else "-")
+        cells = [agent]
+        for rater in raters:
+            row, digits = rated[rater.key].get(agent), _DIGITS.get(rater.key, 0)
+            if split_intervals:
+                keys = ("rating", "ci_low", "ci_high")
+                cells += [_fmt(row[k], digits) if row else "-" for k in keys]
+            elif row:
+                cells.append(f"{_fmt(row['rating'], digits)} {_interval(row, digits)}".strip())
+            else:
+                cells.append("-")
         cells.append(f"{wins}/{draws}/{losses}")
         if per_game:
             reward = rewards.get(agent, {})

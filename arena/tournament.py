@@ -21,6 +21,7 @@ from palaestra.arena.config import ConfigError, TournamentConfig
 from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.schedule import build_schedule
 from palaestra.arena.store import EpisodeStore
+from palaestra.arena.summary import SummaryOptions
 
 CONFIG_FILE = "config.json"
 
@@ -82,6 +83,8 @@ def run_tournament(
     progress: bool = True,
     console: Console | None = None,
     report: bool = True,
+    table_format: str = "rich",
+    table_console: Console | None = None,
 ) -> TournamentResult:
     """Play a tournament (or what is left of it) and write ``ratings.json`` and the report.
 
@@ -91,6 +94,10 @@ def run_tournament(
         progress: Show a progress bar.
         console: Where tables and the bar go (default: a new rich console).
         report: Write the HTML report at the end.
+        table_format: How the end-of-run tables print: ``rich``, ``plain``, ``markdown`` or
+            ``csv`` (:mod:`palaestra.arena.text_tables`).
+        table_console: Where the tables go (default: ``console``), e.g. stdout for CSV while
+            the progress bar goes to stderr.
 
     Raises:
         ConfigError: See :func:`prepare_run_dir`.
@@ -126,18 +133,33 @@ def run_tournament(
                 played += 1
         order = {p.episode_id: p.index for p in plans}
         stored = sorted(store, key=lambda r: (order.get(r.episode_id, len(order)), r.episode_id))
-    summary, report_path = finish_run(run_dir, stored, console, report)
+    summary, report_path = finish_run(
+        run_dir, stored, table_console or console, report, table_format, summary_options(config)
+    )
     return TournamentResult(run_dir, len(plans), played, summary, report_path)
 
 
+def summary_options(config: TournamentConfig) -> SummaryOptions:
+    """The estimation options of the config's ``ratings`` section."""
+    r = config.ratings
+    return SummaryOptions(
+        bootstrap_rounds=r.bootstrap_rounds, confidence=r.confidence, seed=r.seed, ties=r.ties
+    )
+
+
 def finish_run(
-    run_dir: Path, records: list[EpisodeRecord], console: Console, report: bool = True
+    run_dir: Path,
+    records: list[EpisodeRecord],
+    console: Console,
+    report: bool = True,
+    table_format: str = "rich",
+    options: SummaryOptions | None = None,
 ) -> tuple[dict[str, Any], Path | None]:
     """Write ``ratings.json``, print the tables, and write the report (``report.html``)."""
     from palaestra.arena.summary import print_summary, write_ratings
 
-    _, summary = write_ratings(run_dir, records)
-    print_summary(records, console, summary)
+    _, summary = write_ratings(run_dir, records, options)
+    print_summary(records, console, summary, fmt=table_format)
     report_path: Path | None = None
     if report:
         from palaestra.arena.report import write_report

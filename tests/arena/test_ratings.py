@@ -80,7 +80,7 @@ def test_elo_permutation_average_does_not_depend_on_record_order():
         a = averaged["A"]
         assert abs(a.rating - 1000) < 5  # 10-10: no edge, whatever the record order
         assert a.rating + averaged["B"].rating == pytest.approx(2000)  # Elo is zero-sum
-        assert a.low < a.rating < a.high  # the spread the order alone causes
+        assert math.isnan(a.ci_low)  # a point estimate: the interval is bootstrap()'s
 
 
 # -- Bradley–Terry ------------------------------------------------------------------------------
@@ -140,8 +140,8 @@ def test_bt_recovers_known_strengths_within_bootstrap_intervals():
     fit = BradleyTerry().bootstrap(comparisons(records), rounds=150, seed=1)
     assert [r.agent for r in fit.ratings] == ["A", "B", "C", "D"]
     for row in fit.ratings:
-        assert row.low <= truth[row.agent] <= row.high, row
-        assert row.high - row.low < 120  # 360 games each: tens of points, not hundreds
+        assert row.ci_low <= truth[row.agent] <= row.ci_high, row
+        assert row.ci_high - row.ci_low < 120  # 360 games each: tens of points, not hundreds
         assert row.games == 360
 
 
@@ -152,7 +152,7 @@ def test_bootstrap_is_seeded_and_contains_the_truth_for_a_duel():
     two = BradleyTerry().bootstrap(comps, rounds=100, seed=5)
     assert one.ratings == two.ratings
     a = one.rating("A")
-    assert a.low <= 1100.0 <= a.high
+    assert a.ci_low <= 1100.0 <= a.ci_high
     low, high = one.win_probability_interval("A", "B")
     true_p = 1 / (1 + 10 ** (-200 / 400))
     assert low <= true_p <= high
@@ -193,7 +193,7 @@ def test_bootstrap_resamples_whole_episodes():
     fit = BradleyTerry().bootstrap(comps, rounds=20, seed=0)
     # a single episode resampled is always that episode: no spread at all
     for row in fit.ratings:
-        assert row.low == pytest.approx(row.high)
+        assert row.ci_low == pytest.approx(row.ci_high)
 
 
 # -- OpenSkill ----------------------------------------------------------------------------------

@@ -103,15 +103,22 @@ def test_summarize_is_json_and_has_every_section():
     assert set(summary["sections"]) == {OVERALL, "negotiation-v0", "three-v0"}
     assert summary["episodes"] == 31 and summary["failed_episodes"] == 1
     overall = summary["sections"][OVERALL]
-    bt = overall["bradley_terry"]["ratings"]
+    bt = overall["ratings"]["bradley_terry"]["ratings"]
     assert [r["agent"] for r in bt] == ["strong", "mid", "weak"]
-    assert all(r["low"] <= r["rating"] <= r["high"] for r in bt)
+    assert all(r["ci_low"] <= r["rating"] <= r["ci_high"] for r in bt)
+    for method in ("bradley_terry", "elo", "openskill"):  # one level for every method
+        assert overall["ratings"][method]["confidence"] == FAST.confidence
+        assert overall["ratings"][method]["interval"]
     assert overall["win_probability"]["strong"]["weak"] > 0.5
     assert overall["win_probability"]["strong"]["weak"] == pytest.approx(
         1 - overall["win_probability"]["weak"]["strong"], abs=1e-3
     )
     three = summary["sections"]["three-v0"]
-    assert [r["agent"] for r in three["openskill"]] == ["strong", "mid", "weak"]
+    assert [r["agent"] for r in three["ratings"]["openskill"]["ratings"]] == [
+        "strong",
+        "mid",
+        "weak",
+    ]
     h2h = three["head_to_head"]
     assert h2h["wins"][h2h["agents"].index("strong")][h2h["agents"].index("weak")] == 6
     clem = {r["agent"]: r for r in summary["sections"]["negotiation-v0"]["clemscore"]}
@@ -127,7 +134,8 @@ def test_summarize_does_not_depend_on_record_order():
 def test_summarize_without_comparisons():
     only_self = [episode(0, "g", {"alice": "A", "bob": "A"}, {"alice": 1.0, "bob": 0.0})]
     summary = summarize(only_self, FAST)
-    assert summary["sections"][OVERALL]["bradley_terry"] is None
+    assert summary["sections"][OVERALL]["ratings"]["bradley_terry"] is None
+    assert summary["sections"][OVERALL]["ratings"]["elo"] is None
     assert summarize([], FAST)["episodes"] == 0
 
 

@@ -1,214 +1,40 @@
-"""Ratings from episode records: Elo, Bradley–Terry with bootstrap CIs, OpenSkill.
+"""Bradley–Terry with bootstrap confidence intervals, as Chatbot Arena reports it.
 
-* :class:`Elo` — the online update, in episode order or averaged over random orders (the
-  order-independent variant; an agent's online Elo depends on when it played whom).
-* :class:`BradleyTerry` — the maximum-likelihood fit of ``P(a beats b) = σ(θa − θb)``, as
-  Chatbot Arena reports it: on the Elo scale (``400 / ln 10`` points per unit of θ, 1000 on
-  average or at a named anchor agent), with percentile confidence intervals from refits on
-  episodes resampled with replacement. Draws count as half a win each way, or are modelled
-  with Davidson's tie parameter.
-* :class:`OpenSkill` — the ``openskill`` package's Plackett–Luce model, which rates whole
-  rankings and so suits games of more than two seats.
-
-Every method reads :class:`~palaestra.arena.stats.Comparison` lists or
-:class:`~palaestra.arena.records.EpisodeRecord` lists; every random choice comes from a
-``numpy`` generator seeded by the caller.
+The maximum-likelihood fit of ``P(a beats b) = σ(θa − θb)`` on the Elo scale (``400 / ln 10``
+points per unit of θ, 1000 on average or at a named anchor agent), with percentile confidence
+intervals from refits on episodes resampled with replacement. Draws count as half a win each
+way, or are modelled with Davidson's tie parameter. Every random choice comes from a ``numpy``
+generator seeded by the caller.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
+from palaestra.arena.ratings.base import (
+    BASE_RATING,
+    ELO_SCALE,
+    Rating,
+    RatingOptions,
+    RatingTable,
+    agent_index,
+    best_first,
+    check_confidence,
+    games_played,
+    percentile_interval,
+)
 from palaestra.arena.records import EpisodeRecord
-from palaestra.arena.stats import Comparison, aborted, seat_returns
+from palaestra.arena.stats import Comparison
 
-ELO_SCALE = 400.0 / math.log(10.0)
-"""Elo points per natural-log unit of strength (a 400-point gap is 10:1 odds)."""
-
-BASE_RATING = 1000.0
 TIE_MODELS = ("half", "davidson")
 
 
-@dataclass(frozen=True)
-class Rating:
-    """One agent's rating, with an interval where the method gives one.
-
-    Attributes:
-        agent: Agent name.
-        rating: Point estimate (Elo scale for Elo and Bradley–Terry; ``mu`` for OpenSkill).
-        low: Lower end of the interval (NaN when there is none).
-        high: Upper end.
-        games: Pairwise comparisons (Elo, Bradley–Terry) or episodes (OpenSkill) it rests on.
-    """
-
-    agent: str
-    rating: float
-    low: float = math.nan
-    high: float = math.nan
-    games: int = 0
-
-    def to_dict(self) -> dict[str, object]:
-        def clean(v: float) -> float | None:
-            return None if math.isnan(v) else round(v, 3)
-
-        return {
-            "agent": self.agent,
-            "rating": clean(self.rating),
-            "low": clean(self.low),
-            "high": clean(self.high),
-            "games": self.games,
-        }
-
-
-def _agent_index(comps: Sequence[Comparison]) -> list[str]:
-    if not comps:
-        raise ValueError("no comparisons to rate: need episodes between two different agents")
-    return sorted({c.a for c in comps} | {c.b for c in comps})
-
-
-def _games_played(comps: Sequence[Comparison]) -> dict[str, int]:
-    games: dict[str, int] = defaultdict(int)
-    for c in comps:
-        games[c.a] += 1
-        games[c.b] += 1
-    return games
-
-
-def _check_confidence(confidence: float) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-
-
-# -- Elo ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Elo:
-    """Online Elo.
-
-    Within one episode every comparison is scored against the ratings from before the episode
-    and the updates are applied together, so a game of many seats is one update per agent.
-
-    Attributes:
-        k: Step size (points moved by a fully unexpected result is ``k``).
-        initial: Starting rating.
-        scale: Points for 10:1 odds (400 in chess).
-    """
-
-    k: float = 32.0
-    initial: float = BASE_RATING
-    scale: float = 400.0
-
-    def __post_init__(self) -> None:
-        if self.k <= 0 or self.scale <= 0:
-            raise ValueError(f"Elo needs k > 0 and scale > 0, got k={self.k}, scale={self.scale}")
-
-    def expected(self, ra: float, rb: float) -> float:
-        """Expected score of a player rated ``ra`` against one rated ``rb``."""
-        return 1.0 / (1.0 + 10.0 ** ((rb - ra) / self.scale))
-
-    def fit(self, comps: Sequence[Comparison], order: Sequence[int] | None = None) -> list[Rating]:
-        """Ratings after playing ``comps`` episode by episode.
-
-        Args:
-            comps: Pairwise results.
-            order: Episode indices in the order to play them (default: as they come).
-        """
-        agents = _agent_index(comps)
-        ratings = self._run(comps, agents, order)
-        games = _games_played(comps)
-        return _sorted([Rating(a, float(ratings[i]), games=games[a]) for i, a in enumerate(agents)])
-
-    def fit_permutations(
-        self,
-        comps: Sequence[Comparison],
-        rounds: int = 100,
-        seed: int = 0,
-        confidence: float = 0.95,
-    ) -> list[Rating]:
-        """Elo averaged over ``rounds`` random episode orders (seeded).
-
-        ``low``/``high`` are percentiles over the orders: how much the order alone moves an
-        agent's rating, not a sampling confidence interval (use :class:`BradleyTerry` for that).
-        """
-        if rounds < 1:
-            raise ValueError(f"rounds must be >= 1, got {rounds}")
-        _check_confidence(confidence)
-        agents = _agent_index(comps)
-        episodes = np.array(sorted({c.episode for c in comps}), dtype=int)
-        rng = np.random.default_rng(seed)
-        runs = np.array(
-            [self._run(comps, agents, rng.permutation(episodes)) for _ in range(rounds)]
-        )
-        tail = (1 - confidence) / 2 * 100
-        low, high = np.percentile(runs, [tail, 100 - tail], axis=0) if len(agents) else ([], [])
-        mean = runs.mean(axis=0) if len(agents) else []
-        games = _games_played(comps)
-        return _sorted(
-            [
-                Rating(a, float(mean[i]), float(low[i]), float(high[i]), games[a])
-                for i, a in enumerate(agents)
-            ]
-        )
-
-    def history(
-        self, comps: Sequence[Comparison], order: Sequence[int] | None = None
-    ) -> tuple[list[str], np.ndarray]:
-        """Online ratings after each episode: the agents and a ``(episodes + 1, agents)`` array.
-
-        Row 0 is the starting rating; row ``t`` the ratings after the ``t``-th episode of
-        ``order`` (default: as the episodes come).
-        """
-        agents = _agent_index(comps)
-        rows: list[list[float]] = []
-        self._run(comps, agents, order, rows)
-        return agents, np.array(rows)
-
-    def _run(
-        self,
-        comps: Sequence[Comparison],
-        agents: list[str],
-        order: Sequence[int] | None,
-        history: list[list[float]] | None = None,
-    ) -> np.ndarray:
-        pos = {a: i for i, a in enumerate(agents)}
-        by_episode: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
-        for c in comps:
-            by_episode[c.episode].append((pos[c.a], pos[c.b], c.score))
-        if order is None:
-            order = list(by_episode)
-        # plain floats: this loop runs once per episode and order, numpy scalars would be slow
-        ratings = [float(self.initial)] * len(agents)
-        k, scale = self.k, self.scale
-        if history is not None:
-            history.append(list(ratings))
-        for episode in order:
-            games = by_episode.get(int(episode), ())
-            if len(games) == 1:
-                ((i, j, score),) = games
-                change = k * (score - 1.0 / (1.0 + 10.0 ** ((ratings[j] - ratings[i]) / scale)))
-                ratings[i] += change
-                ratings[j] -= change
-            else:
-                delta: dict[int, float] = defaultdict(float)
-                for i, j, score in games:
-                    change = k * (score - 1.0 / (1.0 + 10.0 ** ((ratings[j] - ratings[i]) / scale)))
-                    delta[i] += change
-                    delta[j] -= change
-                for i, change in delta.items():
-                    ratings[i] += change
-            if history is not None:
-                history.append(list(ratings))
-        return np.array(ratings)
-
-
-# -- Bradley–Terry ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PairCounts:
     """Outcomes aggregated per unordered pair: ``i[k] < j[k]`` index into ``agents``."""
@@ -297,11 +123,10 @@ class BradleyTerryFit:
         """Percentile interval of ``win_probability(a, b).win`` over the bootstrap samples."""
         if self.samples is None:
             raise ValueError("this fit has no bootstrap samples; use BradleyTerry.bootstrap")
-        _check_confidence(confidence)
+        check_confidence(confidence)
         d = self.samples[:, self._index(a)] - self.samples[:, self._index(b)]
         p = _outcome_probabilities(d, self.tie).win
-        tail = (1 - confidence) / 2 * 100
-        low, high = np.percentile(p, [tail, 100 - tail])
+        low, high = percentile_interval(p, confidence)
         return float(low), float(high)
 
     def _index(self, agent: str) -> int:
@@ -350,7 +175,7 @@ class BradleyTerry:
 
     def fit(self, comps: Sequence[Comparison]) -> BradleyTerryFit:
         """Fit on all of ``comps``."""
-        agents = _agent_index(comps)
+        agents = agent_index(comps)
         theta, tie = self._fit_counts(_PairTable(comps, agents).counts(), None)
         return self._result(comps, agents, theta, tie, None, 0.95)
 
@@ -368,8 +193,8 @@ class BradleyTerry:
         """
         if rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {rounds}")
-        _check_confidence(confidence)
-        agents = _agent_index(comps)
+        check_confidence(confidence)
+        agents = agent_index(comps)
         table = _PairTable(comps, agents)
         theta, tie = self._fit_counts(table.counts(), None)
         episodes = np.array(sorted({c.episode for c in comps}), dtype=int)
@@ -427,17 +252,16 @@ class BradleyTerry:
             return self.anchor + self.scale * (t - ref)
 
         points = to_points(theta)
-        games = _games_played(comps)
+        games = games_played(comps)
         if samples is not None:
-            tail = (1 - confidence) / 2 * 100
-            low, high = np.percentile(to_points(samples), [tail, 100 - tail], axis=0)
+            low, high = percentile_interval(to_points(samples), confidence)
         else:
             low = high = np.full(len(agents), math.nan)
         ratings = [
             Rating(a, float(points[k]), float(low[k]), float(high[k]), games[a])
             for k, a in enumerate(agents)
         ]
-        return BradleyTerryFit(agents, theta, _sorted(ratings), tie, samples)
+        return BradleyTerryFit(agents, theta, best_first(ratings), tie, samples)
 
 
 class _Likelihood:
@@ -512,89 +336,31 @@ class _Likelihood:
         return hess
 
 
-# -- OpenSkill ----------------------------------------------------------------------------------
-@dataclass
-class OpenSkillFit:
-    """OpenSkill ratings: ``mu`` and ``sigma`` per agent, ``ordinal = mu − 3σ``.
+class BradleyTerryRater:
+    """:class:`BradleyTerry` (bootstrapped) as a :class:`~palaestra.arena.ratings.base.Rater`."""
 
-    ``ratings`` holds ``mu`` with ``mu ± 1.96σ`` as the interval, best ``ordinal`` first.
-    ``skipped`` counts episodes left out (one agent in several seats, or aborted).
-    """
+    key = "bradley_terry"
+    title = "Bradley–Terry"
+    many_seats_only = False
 
-    model: Any
-    players: dict[str, Any]
-    ratings: list[Rating]
-    skipped: int = 0
-
-    def mu(self, agent: str) -> float:
-        return float(self._player(agent).mu)
-
-    def sigma(self, agent: str) -> float:
-        return float(self._player(agent).sigma)
-
-    def ordinal(self, agent: str) -> float:
-        return float(self._player(agent).ordinal())
-
-    def win_probability(self, a: str, b: str) -> float:
-        """Probability that ``a`` finishes ahead of ``b`` (the package's ``predict_win``)."""
-        pa, pb = self._player(a), self._player(b)
-        return float(self.model.predict_win([[pa], [pb]])[0])
-
-    def _player(self, agent: str):
-        try:
-            return self.players[agent]
-        except KeyError:
-            raise ValueError(f"unknown agent {agent!r}; rated: {sorted(self.players)}") from None
-
-
-@dataclass(frozen=True)
-class OpenSkill:
-    """The ``openskill`` Plackett–Luce model, rated episode by episode on the returns' ranking.
-
-    Attributes:
-        mu: Initial mean skill.
-        sigma: Initial uncertainty.
-    """
-
-    mu: float = 25.0
-    sigma: float = 25.0 / 3.0
-
-    def fit(self, records: Sequence[EpisodeRecord]) -> OpenSkillFit:
-        from openskill.models import PlackettLuce
-
-        model = PlackettLuce(mu=self.mu, sigma=self.sigma)
-        players: dict[str, object] = {}
-        episodes: dict[str, int] = defaultdict(int)
-        skipped = 0
-        for record in records:
-            roles = list(record.seating)
-            names = [record.seating[r] for r in roles]
-            if aborted(record) or len(set(names)) != len(names) or len(names) < 2:
-                skipped += 1
-                continue
-            for name in names:
-                players.setdefault(name, model.rating(name=name))
-                episodes[name] += 1
-            returns = seat_returns(record)
-            scores = [returns[r] for r in roles]
-            distinct = sorted(set(scores), reverse=True)
-            ranks = [distinct.index(s) for s in scores]
-            rated = model.rate([[players[name]] for name in names], ranks=ranks)
-            for name, team in zip(names, rated):
-                players[name] = team[0]
-        rows = [
-            Rating(
-                name,
-                float(p.mu),
-                float(p.mu - 1.96 * p.sigma),
-                float(p.mu + 1.96 * p.sigma),
-                episodes[name],
-            )
-            for name, p in players.items()
-        ]
-        rows.sort(key=lambda r: -players[r.agent].ordinal())
-        return OpenSkillFit(model, players, rows, skipped)
-
-
-def _sorted(ratings: list[Rating]) -> list[Rating]:
-    return sorted(ratings, key=lambda r: (-r.rating, r.agent))
+    def rate(
+        self,
+        records: Sequence[EpisodeRecord],
+        comps: Sequence[Comparison],
+        options: RatingOptions,
+    ) -> RatingTable | None:
+        if not comps:
+            return None
+        fit = BradleyTerry(ties=options.ties).bootstrap(
+            comps, options.bootstrap_rounds, options.seed, options.confidence
+        )
+        return RatingTable(
+            self.key,
+            self.title,
+            f"maximum likelihood; percentile bootstrap over episodes "
+            f"({options.bootstrap_rounds} refits)",
+            options.confidence,
+            fit.ratings,
+            {"tie": fit.tie, "rounds": options.bootstrap_rounds},
+            fit,
+        )
