@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -294,3 +296,19 @@ def test_cli_runs_a_tournament_and_names_the_bad_key_of_a_broken_config(tmp_path
     )
     assert main(["tournament", str(bad)]) == 2
     assert "games.0.id: unknown env id 'chess-v0'" in capsys.readouterr().err
+
+
+def test_ratings_section_sets_every_interval_level_and_csv_goes_to_stdout(tmp_path, capsys):
+    data = base_config(tmp_path, ratings={"confidence": 0.9, "bootstrap_rounds": 10})
+    buf = io.StringIO()
+    result = run_tournament(
+        parse_config(data), progress=False, console=QUIET, report=False, table_format="csv",
+        table_console=Console(file=buf),
+    )  # fmt: skip
+    for table in result.summary["sections"]["overall"]["ratings"].values():
+        assert table is None or table["confidence"] == 0.9
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert {r["agent"] for r in rows} == {"random", "fair"}
+    assert "bradley_terry_ci_low" in rows[0] and "elo_ci_high" in rows[0]
+    with pytest.raises(ConfigError, match=r"ratings\.confidence"):
+        parse_config(base_config(tmp_path, ratings={"confidence": 95}))
