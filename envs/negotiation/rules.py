@@ -140,7 +140,7 @@ def _with_max_turns(game: type[Game], max_turns: int) -> GameInfo:
 
 def format_items(items: Sequence[int]) -> str:
     """``(1, 0, 2)`` -> ``"book=1 hat=0 ball=2"``."""
-    return _format_items(tuple(items))
+    return _format_items(items if type(items) is tuple else tuple(items))
 
 
 @lru_cache(maxsize=4096)
