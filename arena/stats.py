@@ -217,6 +217,93 @@ def mean_ci(
     return Estimate(mean, float(low), float(high), n)
 
 
+# -- repeated items -----------------------------------------------------------------------------
+def _clusters(values: Sequence[float], items: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-item sums and counts, items in order of first appearance."""
+    if len(values) != len(items):
+        raise ValueError(f"{len(values)} values but {len(items)} item ids; need one per value")
+    index: dict[object, int] = {}
+    for item in items:
+        index.setdefault(item, len(index))
+    codes = np.array([index[i] for i in items], dtype=np.int64)
+    x = np.asarray(values, dtype=float)
+    sums = np.bincount(codes, weights=x, minlength=len(index))
+    counts = np.bincount(codes, minlength=len(index)).astype(float)
+    return sums, counts
+
+
+def cluster_bootstrap_ci(
+    values: Sequence[float],
+    items: Sequence[object],
+    confidence: float = 0.95,
+    *,
+    rounds: int = 2000,
+    seed: int = 0,
+) -> Estimate:
+    """The mean of ``values`` with a percentile bootstrap interval that resamples items.
+
+    When several values come from the same item (the same quiz question asked on several
+    seeds, the same deal played from both seats), they are not independent, and resampling
+    values one by one understates the spread: the interval behaves as if there were more
+    distinct items than there are. Resampling whole items with replacement (the cluster
+    bootstrap; Davison & Hinkley 1997, *Bootstrap Methods and their Application*, §3.8) keeps
+    each item's values together; the statistic of a resample is the mean over every value of
+    the drawn items. With every item distinct it is exactly :func:`mean_ci`'s bootstrap
+    (same ``rounds`` and ``seed``: the same draws).
+
+    Args:
+        values: One value per observation.
+        items: The item id of each observation (any hashable).
+        confidence: Coverage of the interval, in (0, 1).
+        rounds: Bootstrap resamples.
+        seed: Seed of the resampling generator.
+
+    Returns:
+        An :class:`Estimate` whose ``n`` counts observations; ``low``/``high`` are NaN with
+        fewer than two distinct items.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    sums, counts = _clusters(values, items)
+    n = int(counts.sum())
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    mean = float(sums.sum() / n)
+    g = len(sums)
+    if g < 2:
+        return Estimate(mean, math.nan, math.nan, n)
+    draws = np.random.default_rng(seed).integers(0, g, size=(rounds, g))
+    means = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return Estimate(mean, float(low), float(high), n)
+
+
+def design_effect(values: Sequence[float], items: Sequence[object]) -> float:
+    """How much repeated items inflate the variance of the mean (Kish's design effect).
+
+    The ratio of the cluster-robust variance of the mean,
+    ``G / (G - 1) * sum_g (S_g - mean * n_g)**2 / n**2`` over ``G`` items with sums ``S_g``
+    and counts ``n_g``, to the variance it would have if all ``n`` values were independent,
+    ``s**2 / n``. ``n / design_effect`` is the effective number of independent observations.
+    It is 1 when every item is distinct (the two variances are then equal), and it is never
+    reported below 1 (clustering is not allowed to make an interval narrower). When the values
+    do not vary (every answer wrong, every game a draw) there is nothing to estimate it from,
+    and it is ``n / G``: the worst case, every item counting once (its values all alike).
+    """
+    sums, counts = _clusters(values, items)
+    n, g = float(counts.sum()), len(sums)
+    if n < 2:
+        return 1.0
+    x = np.asarray(values, dtype=float)
+    naive = float(x.var(ddof=1)) / n
+    if naive <= 0 or g < 2:
+        return n / g
+    mean = float(x.mean())
+    robust = g / (g - 1) * float(((sums - mean * counts) ** 2).sum()) / n**2
+    return max(1.0, robust / naive)
+
+
 # -- tables -------------------------------------------------------------------------------------
 @dataclass
 class HeadToHead:

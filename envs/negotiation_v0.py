@@ -32,8 +32,10 @@ payoffs are not squashed). No deal after ``max_turns`` moves, or a walk-away, sc
 both. Penalties for invalid moves under the ``penalty`` policy, and forfeits, give -1.
 Declared reward range ``[-1, 10]``.
 
-**Infos** at the end: ``agreement``, ``scores``, ``deal`` (items per role) and
-``pareto_optimal`` (no other split is better for one player and no worse for the other).
+**Infos** at the end: ``agreement``, ``scores``, ``deal`` (items per role),
+``pareto_optimal`` (no other split is better for one player and no worse for the other) and
+``item``, the deal's id: pool and both players' values as counts per item type,
+``"pool 1-2-3 alice 4-0-2 bob 1-3-1"`` (seeds that draw the same deal share it).
 
 **Arguments**: ``max_turns=10``; ``protocol="free"`` or ``"alternating_offers"`` (every move must
 offer or accept); ``deal_discount=1.0`` (a deal in round *k* pays ``points * deal_discount**k``).
