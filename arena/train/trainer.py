@@ -20,6 +20,7 @@ baselines, the curriculum, the guards, the agents' sampling counters and the num
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -458,7 +459,7 @@ class Trainer:
             )
         fitted = fit(
             self.policy.model,
-            self.policy.logprobs,
+            functools.partial(self.policy.logprobs, shared_prefix=self.config.optim.shared_prefix),
             demo_samples(demos),
             self._optimizer(ws.lr or self.config.optim.lr),
             epochs=ws.epochs,

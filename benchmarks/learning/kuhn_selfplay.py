@@ -151,7 +151,15 @@ def train(args: argparse.Namespace) -> Path:
         )
         return point
 
-    base = measure(0, "base model")
+    # The base model is the same for every seed: measured once, then read back.
+    base_file = RESULTS / "kuhn-selfplay-base-model.json"
+    cached = json.loads(base_file.read_text()) if base_file.exists() else None
+    if cached and cached.get("spec") == config.policy.spec:
+        base = cached["point"]
+    else:
+        base = measure(0, "base model")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        base_file.write_text(json.dumps({"spec": config.policy.spec, "point": base}, indent=2))
     clock = time.perf_counter()
     warm_seconds = 0.0
     if config.warm_start is not None:
