@@ -74,11 +74,18 @@ def write_report(run_dir: str | Path) -> Path:
     rows = read_metrics(run_dir / "metrics.jsonl")
     png = plot_learning_curves(rows, run_dir / "learning_curves.png")
     table = []
+    items = {  # distinct items (deals, questions) behind each interval
+        (k[len("eval/") : -len("/reward_items")], r["step"]): v
+        for r in rows
+        for k, v in r.items()
+        if k.startswith("eval/") and k.endswith("/reward_items")
+    }
     for name, series in sorted(eval_series(rows).items()):
         for step, mean, low, high in series:
             table.append(
                 f"<tr><td>{html.escape(name)}</td><td>{step}</td>"
-                f"<td>{mean:.3f}</td><td>[{low:.3f}, {high:.3f}]</td></tr>"
+                f"<td>{mean:.3f}</td><td>[{low:.3f}, {high:.3f}]</td>"
+                f"<td>{items.get((name, step), '')}</td></tr>"
             )
     warnings = [
         f"<li>step {r['step']}: {html.escape(w)}</li>" for r in rows for w in r.get("warnings", [])
@@ -89,7 +96,7 @@ def write_report(run_dir: str | Path) -> Path:
         f"<img src='{png.name}' style='max-width:100%'>"
         "<h2>Held-out evaluation (mean reward, 95% CI)</h2>"
         "<table border=1 cellpadding=4><tr><th>game/opponent</th><th>step</th><th>mean</th>"
-        f"<th>CI</th></tr>{''.join(table)}</table>"
+        f"<th>CI</th><th>items</th></tr>{''.join(table)}</table>"
         f"<h2>Guard warnings</h2><ul>{''.join(warnings) or '<li>none</li>'}</ul>"
     )
     out = run_dir / "report.html"

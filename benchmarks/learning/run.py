@@ -76,9 +76,20 @@ def compare(rows: list[dict]) -> dict:
             if None not in (b[1], b[2], a[1], a[2]):
                 overlap = not (a[1] > b[2] or b[1] > a[2])
             improved = a[0] > b[0] if higher else a[0] < b[0]
+            items_b, items_a = first.get(f"{key}_items"), last.get(f"{key}_items")
             out[key] = {
-                "before": {"step": first["step"], "mean": b[0], "ci95": [b[1], b[2]]},
-                "after": {"step": last["step"], "mean": a[0], "ci95": [a[1], a[2]]},
+                "before": {
+                    "step": first["step"],
+                    "mean": b[0],
+                    "ci95": [b[1], b[2]],
+                    "items": items_b,
+                },
+                "after": {
+                    "step": last["step"],
+                    "mean": a[0],
+                    "ci95": [a[1], a[2]],
+                    "items": items_a,
+                },
                 "higher_is_better": higher,
                 "improved": improved,
                 "cis_overlap": overlap,

@@ -458,7 +458,7 @@ def test_evaluation_seeds_never_overlap_the_training_seeds(tiny, tmp_path):
         eval={"every": 1, "episodes": 3, "seed_start": 4, "opponents": [FAIR]},
     )
     trainer, runner, _ = _trainer(config)
-    _steps(trainer, 3)
+    rows = _steps(trainer, 3)
     train_seeds = {r.seed for r in runner.training()}
     evaluations: dict[str, set[int]] = {}
     for r in runner.records:
@@ -468,3 +468,11 @@ def test_evaluation_seeds_never_overlap_the_training_seeds(tiny, tmp_path):
     assert all(seeds == {4, 5, 6} for seeds in evaluations.values())  # the same held-out set
     assert train_seeds <= {0, 1, 2, 3}
     assert not train_seeds & set().union(*evaluations.values())
+    # the number of distinct deals behind each interval is logged and in the report
+    key = f"eval/negotiation-v0/{FAIR}/reward_items"
+    deals = {r.info["item"] for r in runner.records if r.episode_id.startswith("eval/1/")}
+    assert [r[key] for r in rows] == [len(deals)] * 3
+    from palaestra.arena.train.plots import write_report
+
+    page = write_report(trainer.run_dir).read_text()
+    assert "<th>items</th>" in page and f"<td>{len(deals)}</td></tr>" in page
