@@ -1,7 +1,7 @@
 """negotiation-v0 next to TextArena's SimpleNegotiation-v0: steps per second, side by side.
 
     pip install -e ".[bench]"                     # textarena==0.7.4, benchmark only
-    python benchmarks/env_vs_textarena.py         # 400 episodes x 7 rounds, ~1 min on 2 cores
+    python benchmarks/env_vs_textarena.py         # 400 episodes x 7 rounds x 3 modes, ~2 min
     python benchmarks/env_vs_textarena.py --episodes 100 --rounds 3 --json /tmp/x.json
 
 Both envs get the same deterministic stream of moves: in every episode the first player
@@ -27,10 +27,13 @@ move builds the mover's observation first:
 * ``textarena`` — ``textarena.make("SimpleNegotiation-v0")`` (its default wrappers),
   ``reset(num_players=2, seed)``, ``get_observation()`` before each move, ``close()`` at the end.
 
-The three run in turn in one process (A B C A B C ...) so machine drift hits all alike; each
-round gives one figure per mode and the ratios are taken round by round. Before timing, one
-pass checks that every move was played as meant (no invalid move, the deal or trade made).
-Pinned to one core where the OS allows it. Results go to ``--json`` (default
+The three run in turn in one process, ``--slice`` episodes at a time (A B C, B C A, C A B,
+...), so machine drift hits all alike; each round (``--episodes`` per mode, new seeds each
+round, the same for every mode) gives one figure per mode, and the ratios are taken round by
+round. Both wall-clock and CPU time (``time.process_time``) are reported: on a shared machine
+the CPU figures leave out the time other processes took. Before timing, one pass checks that
+every move was played as meant (no invalid move, the deal or trade made). Pinned to one core
+where the OS allows it. Results go to ``--json`` (default
 ``benchmarks/results/env_vs_textarena.json``) with the machine and versions.
 """
 
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import platform
@@ -179,16 +183,16 @@ MODES: dict[str, tuple[Callable[..., int], Callable[[str, object], str]]] = {
 }
 
 
-def timed(run: Callable[..., int], moves: list[list[str]], first_seed: int) -> tuple[float, float]:
-    """Steps per wall second and per CPU second of this process, for one pass.
+def timed(
+    run: Callable[..., int], moves: list[list[str]], first_seed: int
+) -> tuple[int, float, float]:
+    """Moves played, wall seconds and CPU seconds of this process, for one slice of episodes.
 
     CPU time leaves out the time other processes on a shared core took; both are reported.
-    Garbage is collected before every pass, whatever the mode.
     """
-    gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     played = run(moves, first_seed)
-    return played / (time.perf_counter() - wall), played / (time.process_time() - cpu)
+    return played, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def figures(runs: dict[str, list[float]]) -> dict[str, object]:
@@ -208,6 +212,75 @@ def figures(runs: dict[str, list[float]]) -> dict[str, object]:
             if m != "textarena"
         },
     }
+
+
+PHASES = ("construction", "reset", "moves", "observations")
+
+
+def _palaestra_upto(moves: list[list[str]], first_seed: int, upto: str) -> None:
+    """The arena mode, stopped after ``upto`` (construction, reset, or moves without
+    observations); ``"observations"`` is the whole mode."""
+    for episode, stream in enumerate(moves, first_seed):
+        env = make(ENV_ID, wrappers=False, max_turns=MOVES)
+        if upto == "construction":
+            continue
+        env.reset(seed=episode, options={"episode": f"bench/{episode}"})
+        if upto == "reset":
+            continue
+        i = 0
+        while env.agents:
+            role = env.agent_selection
+            if env.terminations[role] or env.truncations[role]:
+                env.step(None)
+                continue
+            if upto == "observations":
+                env.observation_for(role)
+            env.step(stream[i])
+            i += 1
+
+
+def _textarena_upto(moves: list[list[str]], first_seed: int, upto: str) -> None:
+    import textarena
+
+    for episode, stream in enumerate(moves, first_seed):
+        env = textarena.make(TEXTARENA_ID)
+        if upto == "construction":
+            continue
+        env.reset(num_players=2, seed=episode)
+        if upto == "reset":
+            continue
+        done, i = False, 0
+        while not done:
+            if upto == "observations":
+                env.get_observation()
+            done, _ = env.step(stream[i])
+            i += 1
+        env.close()
+
+
+def phase_costs(episodes: int, rounds: int) -> dict[str, dict[str, float]]:
+    """CPU microseconds per move spent in each phase, by subtraction: each run stops one phase
+    later than the one before, and a phase costs the difference of their best times (best of
+    ``rounds``: the least disturbed by other processes)."""
+    runners = {"palaestra-arena": _palaestra_upto, "textarena": _textarena_upto}
+    renders = {"palaestra-arena": palaestra_text, "textarena": textarena_text}
+    best = {(side, phase): float("inf") for side in runners for phase in PHASES}
+    for r in range(rounds):
+        for side, run in runners.items():
+            moves = texts(episodes, renders[side])
+            for phase in PHASES:
+                cpu = time.process_time()
+                run(moves, (r + 1) * 1_000_000, phase)
+                per_move = (time.process_time() - cpu) / (episodes * MOVES) * 1e6
+                best[side, phase] = min(best[side, phase], per_move)
+    out: dict[str, dict[str, float]] = {}
+    for side in runners:
+        totals = [best[side, phase] for phase in PHASES]
+        costs = [totals[0]] + [b - a for a, b in itertools.pairwise(totals)]
+        out[side] = {p: round(c, 1) for p, c in zip(PHASES, costs)} | {
+            "total": round(totals[-1], 1)
+        }
+    return out
 
 
 def machine() -> dict[str, object]:
@@ -234,9 +307,16 @@ def machine() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=400, help="episodes per pass and mode")
-    parser.add_argument("--rounds", type=int, default=7, help="A B C rounds")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds (one figure each)")
+    parser.add_argument("--slice", type=int, default=20, help="episodes per A B C turn")
     parser.add_argument("--json", default="benchmarks/results/env_vs_textarena.json")
     parser.add_argument("--label", default="", help="a note stored with the results")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="also split each side's CPU time per move into construction, reset, moves and "
+        "observations (adds about a minute)",
+    )
     args = parser.parse_args()
     try:
         import textarena  # noqa: F401
@@ -249,12 +329,25 @@ def main() -> None:
         run(streams[mode][: min(50, args.episodes)], 0, check=True)
     wall: dict[str, list[float]] = {mode: [] for mode in MODES}
     cpu: dict[str, list[float]] = {mode: [] for mode in MODES}
+    order = list(MODES)
     for r in range(args.rounds):
-        for mode, (run, _) in MODES.items():
-            # New seeds each round, the same for every mode: no cache sees an episode twice.
-            w, c = timed(run, streams[mode], first_seed=(r + 1) * 100_000)
-            wall[mode].append(w)
-            cpu[mode].append(c)
+        played = dict.fromkeys(MODES, 0)
+        seconds = {mode: [0.0, 0.0] for mode in MODES}
+        gc.collect()
+        # Slices of episodes, the modes in turn within each (the order rotating), so that the
+        # machine's drift hits every mode alike; new seeds each round, the same for every mode,
+        # so that no cache sees an episode twice.
+        for k, start in enumerate(range(0, args.episodes, args.slice)):
+            for mode in order[k % 3 :] + order[: k % 3]:
+                run = MODES[mode][0]
+                chunk = streams[mode][start : start + args.slice]
+                n, w, c = timed(run, chunk, first_seed=(r + 1) * 100_000 + start)
+                played[mode] += n
+                seconds[mode][0] += w
+                seconds[mode][1] += c
+        for mode in MODES:
+            wall[mode].append(played[mode] / seconds[mode][0])
+            cpu[mode].append(played[mode] / seconds[mode][1])
         print(f"round {r + 1}: " + ", ".join(f"{m} {v[-1]:,.0f}" for m, v in wall.items()))
     result: dict[str, object] = {
         "label": args.label,
@@ -263,8 +356,10 @@ def main() -> None:
         "episodes_per_pass": args.episodes,
         "moves_per_episode": MOVES,
         "rounds": args.rounds,
+        "episodes_per_slice": args.slice,
         "wall": figures(wall),
         "cpu": figures(cpu),
+        "cpu_us_per_move_by_phase": phase_costs(150, 7) if args.phases else None,
     }
     for clock in ("wall", "cpu"):
         got = result[clock]
@@ -272,6 +367,8 @@ def main() -> None:
             ratio = got["ratio_to_textarena"].get(m)  # type: ignore[index]
             note = f"  ({ratio['median']:.2f}x textarena)" if ratio else ""
             print(f"{clock:>4} {m:>22}: median {v['median']:>7,} steps/s{note}")
+    if args.phases:
+        print("CPU us per move by phase:", json.dumps(result["cpu_us_per_move_by_phase"]))
     print(json.dumps(result["machine"]))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
