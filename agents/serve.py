@@ -487,12 +487,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(RequestError(f"no route {self.path}", status=404, code="unknown_url"))
 
     def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # the unread chunks would corrupt the next request
+            raise RequestError("send the body with a Content-Length header", status=411)
         header = self.headers.get("Content-Length") or "0"
         try:
             length = int(header)
         except ValueError:
+            length = -1
+        if length < 0:
             self.close_connection = True
-            raise RequestError(f"Content-Length must be an integer, got {header!r}") from None
+            raise RequestError(f"Content-Length must be an integer >= 0, got {header!r}")
         limit = self.server.max_body_bytes
         if length > limit:
             if length <= _DRAIN_LIMIT:

@@ -272,6 +272,22 @@ def test_body_over_the_size_limit_is_413():
         assert small.choices[0].message.content is not None
 
 
+def test_body_without_a_usable_length_is_refused_not_waited_for():
+    import socket
+
+    with serving(RandomAgent()) as server:
+        url = f"{server.base_url}/chat/completions"
+        chunked = httpx.post(url, content=iter([b'{"messages": []}']))  # no Content-Length
+        host, port = server.server_address[:2]
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: -5\r\n\r\n")
+            head = b""
+            while chunk := sock.recv(4096):  # the server closes the connection after answering
+                head += chunk
+    assert chunked.status_code == 411 and "Content-Length" in chunked.json()["error"]["message"]
+    assert head.startswith(b"HTTP/1.1 400") and b"got '-5'" in head
+
+
 def test_size_limit_must_be_positive():
     with pytest.raises(ValueError, match="max_body_bytes must be >= 1, got 0"):
         make_server(RandomAgent(), port=0, max_body_bytes=0)
