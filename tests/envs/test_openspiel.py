@@ -484,3 +484,23 @@ def test_importing_palaestra_envs_does_not_import_pyspiel():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_docs_hook_writes_a_page_per_openspiel_game():
+    """docs/hooks.py turns each game module's docstring into its page; the new games have
+    pages with their ids, Gymnasium ids and roles."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "hooks.py"
+    loaded = importlib.util.spec_from_file_location("docs_hooks", path)
+    hooks = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(hooks)
+    pages = hooks._game_pages()
+    for env_id in OPENSPIEL_IDS:
+        module = spec(env_id).module
+        assert module in pages, module
+        ids, doc = pages[module]
+        page = hooks._markdown(ids, doc)
+        assert f"`{spec(env_id).gym_id}`" in page
+        assert "**Rewards**" in page and "**Version history**" in page
