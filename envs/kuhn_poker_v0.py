@@ -34,8 +34,8 @@ a called bet (zero-sum). Declared reward range ``[-3, 2]``: OpenSpiel's ``[-2, 2
 the default invalid-move penalty. The ``penalty`` policy's null move is ``pass``; a forfeit
 gives the offender -2 and the other +2.
 
-**Infos** at the end: ``returns`` and ``openspiel_history`` (every OpenSpiel action,
-the deals included, to replay the episode).
+**Infos** at the end: ``returns``, ``openspiel_history`` (every OpenSpiel action, the deals
+included, to replay the episode) and ``private`` (each seat's card, for records).
 
 **Arguments**: ``params`` (OpenSpiel parameters; other player counts fall back to OpenSpiel's
 own strings) and ``text="auto"`` (``"generic"``: OpenSpiel's strings instead of the words

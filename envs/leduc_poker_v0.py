@@ -33,8 +33,8 @@ and +13). Declared reward range ``[-14, 13]`` (widened by the default invalid-mo
 The ``penalty`` policy's null move is the first legal action (fold when facing a bet, else
 check); a forfeit gives the offender -13 and the other +13.
 
-**Infos** at the end: ``returns`` and ``openspiel_history`` (every OpenSpiel action, deals
-included).
+**Infos** at the end: ``returns``, ``openspiel_history`` (every OpenSpiel action, deals
+included) and ``private`` (each seat's card, for records).
 
 **Arguments**: ``params`` (OpenSpiel parameters; with ``action_mapping``,
 ``suit_isomorphism`` or more players the text falls back to OpenSpiel's strings) and

@@ -32,7 +32,8 @@ first legal move named in the reply counts; a bid that is not higher than the la
 The ``penalty`` policy's null move is the lowest legal bid (``liar`` when no bid is left); a
 forfeit gives the offender -1 and the other +1.
 
-**Infos** at the end: ``returns`` and ``openspiel_history`` (the rolls included).
+**Infos** at the end: ``returns``, ``openspiel_history`` (the rolls included) and
+``private`` (each seat's dice, for records).
 
 **Arguments**: ``params`` (OpenSpiel parameters such as ``{"numdice": 2}``; other dice
 sides or bidding rules fall back to OpenSpiel's strings) and ``text="auto"``.

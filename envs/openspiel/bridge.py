@@ -331,10 +331,15 @@ class OpenSpielGame(Game):
         return dict(facts)
 
     def summary(self, state: OpenSpielState) -> dict[str, Any]:
-        """At the end: OpenSpiel's returns and its full action history (deals included)."""
+        """At the end: OpenSpiel's returns, its full action history and every seat's private
+        deal (for records and reports; no seat's observation ever holds another's)."""
         return {
             "returns": dict(state.returns),
             "openspiel_history": [int(a) for a in state.os_state.history()],
+            "private": {
+                r: self.writer.private_facts(state.os_state, p)
+                for p, r in enumerate(self.info.roles)
+            },
         }
 
 

@@ -504,3 +504,16 @@ def test_docs_hook_writes_a_page_per_openspiel_game():
         page = hooks._markdown(ids, doc)
         assert f"`{spec(env_id).gym_id}`" in page
         assert "**Rewards**" in page and "**Version history**" in page
+
+
+def test_the_deal_is_in_the_final_infos_for_records():
+    env = make("kuhn-poker-v0", wrappers=False)
+    env.reset(seed=0)
+    env.step("pass")
+    assert "private" not in env.infos["player_0"]  # only once the hand is over
+    env.step("pass")
+    cards = env.state.os_state.history()[:2]
+    assert env.infos["player_0"]["private"] == {
+        "player_0": {"card": "JQK"[cards[0]]},
+        "player_1": {"card": "JQK"[cards[1]]},
+    }
