@@ -90,6 +90,16 @@ def clear_model_cache() -> None:
         _MODEL_CACHE.clear()
 
 
+@dataclass
+class _ScoreRow:
+    """One forward row of :meth:`HFAgent.score`: a prompt plus a candidate stem (the candidate
+    less its last token), and the candidates ``(observation, index, last token)`` it scores."""
+
+    ids: list[int]
+    stem: int
+    finals: list[tuple[int, int, int]]
+
+
 @dataclass(frozen=True)
 class Prompt:
     """One observation rendered for the model."""
@@ -456,7 +466,7 @@ class HFAgent:
         candidates: Sequence[Sequence[str]],
         *,
         end: bool = False,
-        batch_rows: int = 32,
+        batch_rows: int = 16,
     ) -> list[list[float]]:
         """Log-probability that the reply to each observation begins with each candidate text.
 
@@ -468,12 +478,16 @@ class HFAgent:
         the scores are those of temperature 1, as for the training log-probs. Other
         tokenizations of the same text are not counted.
 
+        Cost: one row per observation and distinct candidate stem (the candidate less its last
+        token; single-token candidates share one row), and the prefix that every prompt shares
+        (the game's rules) is run once per call, its keys and values reused by every row.
+
         Args:
             observations: The prompts, rendered as in :meth:`act`.
             candidates: One list of candidate reply texts per observation.
             end: Score the candidate followed by the end-of-reply token (the probability of
                 exactly that reply) instead of the candidate as the reply's beginning.
-            batch_rows: (observation, candidate) rows per forward pass.
+            batch_rows: Rows per forward pass.
 
         Returns:
             ``scores[i][j]``, a log-probability (``<= 0``; ``-inf`` when top-k/top-p
@@ -494,59 +508,108 @@ class HFAgent:
         eos = self.eos_ids()
         if end and not eos:
             raise ValueError("end=True needs an end-of-reply token; the tokenizer has none")
-        rows: list[tuple[int, int, list[int], list[int]]] = []  # (obs, cand, prompt, reply)
+        rows: list[_ScoreRow] = []
         for i, (obs, texts) in enumerate(zip(observations, candidates)):
             prompt = self.render(obs).ids
+            stems: dict[tuple[int, ...], _ScoreRow] = {}
             for j, text in enumerate(texts):
                 if not isinstance(text, str) or not text:
                     raise ValueError(f"candidate {j} of observation {i} must be text, got {text!r}")
                 reply = list(tok(text, add_special_tokens=False)["input_ids"])
-                rows.append((i, j, prompt, [*reply, eos[0]] if end else reply))
+                if end:
+                    reply.append(eos[0])
+                stem = tuple(reply[:-1])
+                if stem not in stems:
+                    stems[stem] = _ScoreRow(prompt + list(stem), len(stem), [])
+                    rows.append(stems[stem])
+                stems[stem].finals.append((i, j, reply[-1]))
         out: list[list[float]] = [[0.0] * len(texts) for texts in candidates]
+        if not rows:
+            return out
         model = self.model
         device = next(model.parameters()).device
         temperature = self.temperature if self.temperature > 0 else 1.0
+        # The shared prefix, less at least one token of every row (its logits are needed).
+        shared = min(len(r.ids) - r.stem - 1 for r in rows)
+        first = rows[0].ids
+        for r in rows[1:]:
+            while shared and r.ids[:shared] != first[:shared]:
+                shared = next((k for k in range(shared) if r.ids[k] != first[k]), shared)
         was_training = model.training
         with _GENERATE_LOCK:
             model.eval()
             try:
+                prefix = self._prefix_cache(rows[0].ids[:shared], device) if shared else None
                 for start in range(0, len(rows), batch_rows):
                     chunk = rows[start : start + batch_rows]
-                    values = self._score_rows(chunk, temperature, device)
-                    for (i, j, _, _), value in zip(chunk, values):
+                    for (i, j), value in self._score_rows(
+                        chunk, shared, prefix, temperature, device
+                    ):
                         out[i][j] = value
             finally:
                 model.train(was_training)
         return out
 
+    def _prefix_cache(self, ids: list[int], device: Any) -> Any:
+        import torch
+        from transformers.cache_utils import DynamicCache
+
+        from palaestra.agents.fastgen import _forward_keywords
+
+        cache = DynamicCache()
+        with torch.no_grad():
+            self.model(
+                input_ids=torch.tensor([ids], device=device),
+                use_cache=True,
+                logits_to_keep=1,
+                **{_forward_keywords(self.model)[0]: cache},
+            )
+        return cache
+
     def _score_rows(
-        self, rows: Sequence[tuple[int, int, list[int], list[int]]], temperature: float, device: Any
-    ) -> list[float]:
-        """One left-padded forward pass over ``prompt + reply`` rows; the replies' log-probs."""
+        self,
+        rows: Sequence[_ScoreRow],
+        shared: int,
+        prefix: Any,
+        temperature: float,
+        device: Any,
+    ) -> list[tuple[tuple[int, int], float]]:
+        """One forward pass over ``rows`` after the shared prefix (its cache expanded to the
+        batch): each row's suffix is left-padded, so every row ends at the last column."""
+        import copy
+
         import torch
 
         tok = self.tokenizer
         pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        width = max(len(p) + len(r) for _, _, p, r in rows)
-        keep = max(len(r) for _, _, _, r in rows)  # logits needed: the last `keep` positions
+        suffixes = [r.ids[shared:] for r in rows]
+        width = max(len(s) for s in suffixes)
+        keep = max(r.stem for r in rows) + 1  # logits needed: the last `keep` positions
         input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        attention = torch.zeros((len(rows), width), dtype=torch.long)
-        for row, (_, _, prompt, reply) in enumerate(rows):
-            ids = prompt + reply
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for row, ids in enumerate(suffixes):
             input_ids[row, width - len(ids) :] = torch.tensor(ids)
-            attention[row, width - len(ids) :] = 1
-        # Left padding: positions count real tokens only, as generate() numbers them.
-        positions = (attention.cumsum(1) - 1).clamp(min=0)
+            mask[row, width - len(ids) :] = 1
+        # Positions count real tokens only, as generate() numbers left-padded prompts.
+        positions = shared + (mask.cumsum(1) - 1).clamp(min=0)
+        attention = torch.cat([torch.ones((len(rows), shared), dtype=torch.long), mask], dim=1)
+        kwargs: dict[str, Any] = {}
+        if prefix is not None:
+            cache = copy.deepcopy(prefix)
+            cache.batch_repeat_interleave(len(rows))
+            from palaestra.agents.fastgen import _forward_keywords
+
+            kwargs[_forward_keywords(self.model)[0]] = cache
         with torch.no_grad():
             logits = self.model(
                 input_ids=input_ids.to(device),
                 attention_mask=attention.to(device),
                 position_ids=positions.to(device),
-                logits_to_keep=keep + 1,
-            ).logits[:, -(keep + 1) : -1]
-        # logits[:, t] predicts the token at column width - keep + t.
-        scores = logits.float() / temperature
-        flat = scores.reshape(-1, scores.shape[-1])
+                logits_to_keep=keep,
+                **kwargs,
+            ).logits[:, -keep:]
+        # logits[:, t] predicts the token after suffix column width - keep + t.
+        flat = (logits.float() / temperature).reshape(-1, logits.shape[-1])
         if self.top_k or self.top_p < 1:
             from transformers import TopKLogitsWarper, TopPLogitsWarper
 
@@ -555,12 +618,15 @@ class HFAgent:
                 flat = TopKLogitsWarper(self.top_k)(None, flat)
             if self.top_p < 1:
                 flat = TopPLogitsWarper(self.top_p)(None, flat)
-        logp = torch.log_softmax(flat, dim=-1).reshape(scores.shape).cpu()
-        targets = input_ids[:, width - keep :]
-        token_logp = logp.gather(2, targets.unsqueeze(2)).squeeze(2)
+        logp = torch.log_softmax(flat, dim=-1).reshape(logits.shape).cpu()
         out = []
-        for row, (_, _, _, reply) in enumerate(rows):
-            out.append(float(token_logp[row, keep - len(reply) :].sum()))
+        for row, r in enumerate(rows):
+            stem_ids = r.ids[len(r.ids) - r.stem :] if r.stem else []
+            stem_logp = sum(
+                float(logp[row, keep - 1 - r.stem + k, t]) for k, t in enumerate(stem_ids)
+            )
+            for i, j, final in r.finals:
+                out.append(((i, j), stem_logp + float(logp[row, keep - 1, final])))
         return out
 
     def _fast_generator(self, pad_id: int) -> Any:

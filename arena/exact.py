@@ -340,6 +340,11 @@ def exploitability_of(
         ValueError: The game has no exact evaluation (the message lists those that do), or an
             argument is out of range.
     """
+    from palaestra.envs.openspiel import MissingOpenSpiel, pyspiel_available
+
+    check_game(env_id)
+    if not pyspiel_available():
+        raise MissingOpenSpiel(f"exact evaluation of {env_id!r}")
     from open_spiel.python.algorithms import exploitability as os_exploitability
 
     from palaestra.envs.openspiel.policies import openspiel_version
@@ -349,7 +354,6 @@ def exploitability_of(
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
         raise ValueError(f"bootstrap must be an integer >= 0, got {bootstrap!r}")
     started = time.perf_counter()
-    check_game(env_id)
     agent = _resolve(agent)
     method, states, probs, invalid, counts, failures = _read_policy(
         agent, env_id, method, samples, batch, game_kwargs
@@ -445,14 +449,18 @@ def _exploitability_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    result = exploitability_of(
-        args.spec,
-        args.game,
-        method=args.method,
-        samples=args.samples,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-    )
+    try:
+        result = exploitability_of(
+            args.spec,
+            args.game,
+            method=args.method,
+            samples=args.samples,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
+    except ImportError as err:  # OpenSpiel not installed: the message names the extra
+        print(f"palaestra evaluate exploitability: error: {err}", file=sys.stderr)
+        return 2
     # A pipe or a file gets a wide, plain table rather than one squeezed into 80 columns.
     console = Console(width=None if sys.stdout.isatty() else 160)
     table = Table(title=f"{result.agent} in {result.env_id}: policy at each information state")

@@ -16,7 +16,9 @@ COMMAND_MODULES = (
     "palaestra.agents.cli",  # models, serve
     "palaestra.arena.cli",  # tournament, play
     "palaestra.arena.report",  # report
+    "palaestra.arena.exact",  # evaluate exploitability
     "palaestra.arena.train.cli",  # train
+    "palaestra.arena.ladder",  # ladder
 )
 
 

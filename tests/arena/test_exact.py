@@ -94,6 +94,30 @@ def test_scored_probabilities_match_sampling_frequencies(tiny_path: str, tempera
     assert p > 1e-3, (observed, np.round(np.asarray(probs) * n, 1))
 
 
+def test_score_is_the_plain_forward_log_probability(tiny_path: str):
+    """Shared-prefix cache, stem rows and left padding change nothing: each score is the sum of
+    the candidate's token log-probs (at the temperature) from one unpadded forward pass."""
+    import torch
+
+    agent = HFAgent(tiny_path, temperature=0.7)
+    rules = "Rules: reply bet or pass. " * 5
+    observations = [
+        Observation(text=f"{rules}\n\n{h}\nYour move:", game="g", role="r", preamble=rules)
+        for h in ("", "player_1 bets.", "player_0 passes. player_1 passes again.")
+    ]
+    candidates = [["bet", "pass"], ["call", "fold", "raise"], ["b", "bet", "pass it"]]
+    got = agent.score(observations, candidates, batch_rows=3)
+    for obs, texts, row in zip(observations, candidates, got):
+        prompt = agent.render(obs).ids
+        for text, value in zip(texts, row):
+            reply = agent.tokenizer(text, add_special_tokens=False)["input_ids"]
+            with torch.no_grad():
+                logits = agent.model(torch.tensor([prompt + reply])).logits[0]
+            logp = torch.log_softmax(logits[len(prompt) - 1 : -1] / 0.7, dim=-1)
+            expected = float(logp.gather(1, torch.tensor(reply)[:, None]).sum())
+            assert value == pytest.approx(expected, abs=1e-4), (text, value, expected)
+
+
 def test_score_end_scores_the_whole_reply(tiny_path: str):
     agent = HFAgent(tiny_path, temperature=1.0)
     obs = _prompt()
