@@ -317,6 +317,11 @@ def main() -> None:
         help="also split each side's CPU time per move into construction, reset, moves and "
         "observations (adds about a minute)",
     )
+    parser.add_argument(
+        "--profile",
+        choices=list(MODES),
+        help="instead of timing, profile one pass of this mode (cProfile, by cumulative time)",
+    )
     args = parser.parse_args()
     try:
         import textarena  # noqa: F401
@@ -325,6 +330,16 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     streams = {mode: texts(args.episodes, render) for mode, (_, render) in MODES.items()}
+    if args.profile:
+        import cProfile
+        import pstats
+
+        run = MODES[args.profile][0]
+        run(streams[args.profile][:50], 0)  # warm the caches, as the timed passes are
+        profiler = cProfile.Profile()
+        profiler.runcall(run, streams[args.profile], 100_000)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        return
     for mode, (run, _) in MODES.items():  # the check pass doubles as a warm-up
         run(streams[mode][: min(50, args.episodes)], 0, check=True)
     wall: dict[str, list[float]] = {mode: [] for mode in MODES}
