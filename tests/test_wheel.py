@@ -62,9 +62,11 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str], cwd: Path, timeout: float = 300, **env: str
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        cmd, cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=timeout
+        cmd, cwd=cwd, env={**_clean_env(), **env}, capture_output=True, text=True, timeout=timeout
     )
     assert done.returncode == 0, f"{cmd} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return done
@@ -164,3 +166,10 @@ def test_conformance_tests_pass_against_the_installed_wheel(fresh_python: Path, 
     )
     out = _run([str(fresh_python), "-c", code], cwd=tmp_path, timeout=600).stdout
     assert " passed" in out and "failed" not in out, out[-2000:]
+
+
+def test_installed_command_lists_the_games(fresh_python: Path, tmp_path: Path):
+    command = fresh_python.parent / "palaestra"
+    out = _run([str(command), "envs"], cwd=tmp_path, COLUMNS="400").stdout  # no wrapped ids
+    for env_id in RESET_FROM_WHEEL:
+        assert env_id in out
