@@ -196,6 +196,29 @@ class VLLMEngine:
             )
         return outputs
 
+    def load_weights(self, named_tensors: Any) -> float:
+        """Replace the engine's weights (a trainer's weight sync) and drop its prefix cache.
+
+        Args:
+            named_tensors: ``(name, tensor)`` pairs under the checkpoint's (transformers')
+                names, e.g. ``model.state_dict().items()`` of a merged policy; a subset
+                replaces only those weights.
+
+        Returns:
+            Seconds the sync took.
+        """
+        weights = [(name, tensor.detach()) for name, tensor in named_tensors]
+        with self.lock:
+            if self.dead is not None:
+                raise VLLMEngineError(f"the vLLM engine died earlier: {self.dead}")
+            started = time.perf_counter()
+            # In place, through vLLM's reload path: after loading, backends repack some
+            # weights (the CPU one for its matmul kernels), so a plain load_weights fails.
+            self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": weights})
+            # Cached keys and values were computed by the old weights.
+            self.llm.reset_prefix_cache()
+            return time.perf_counter() - started
+
     def mark_dead(self, reason: str) -> None:
         """Record why the engine stopped and drop it from the cache (new agents start anew)."""
         self.dead = reason

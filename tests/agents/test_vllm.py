@@ -227,3 +227,33 @@ def test_plays_a_whole_episode_in_the_arena(agent):
     (record,) = MatchRunner(concurrency=1).run(jobs)
     assert not record.errors
     assert len(record.turns) >= 2
+
+
+@needs_vllm
+def test_weight_sync_makes_the_engine_generate_as_the_new_weights(agent):
+    import copy
+
+    import torch
+
+    from palaestra.agents.hf import HFAgent
+
+    base = make_agent("hf:tiny-vllm?temperature=0&max_new_tokens=16")
+    observations = _observations()
+    before = [a.completion_ids for a in agent.act(observations)]
+    changed = copy.deepcopy(base.model)  # the cached model stays as it was
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        embed = changed.get_input_embeddings().weight
+        embed.add_(0.5 * torch.randn_like(embed))
+    trained = HFAgent(changed, base.tokenizer, temperature=0, max_new_tokens=16, train=True)
+    try:
+        seconds = agent.engine.load_weights(changed.state_dict().items())
+        assert seconds > 0
+        after = agent.act(observations)
+        expected = trained.act(observations)
+        assert [a.completion_ids for a in after] == [a.completion_ids for a in expected]
+        assert [a.completion_ids for a in after] != before
+        assert all(a.meta["reused_tokens"] == 0 for a in after[:1])  # the cache was dropped
+    finally:
+        agent.engine.load_weights(base.model.state_dict().items())
+    assert [a.completion_ids for a in agent.act(observations)] == before
