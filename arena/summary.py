@@ -223,8 +223,10 @@ def _interval(row: dict[str, Any], digits: int = 0) -> str:
 _DIGITS = {"openskill": 1}
 
 
-def rating_notes(summary: dict[str, Any]) -> list[str]:
-    """One line per rating method: what its interval is, at which level."""
+def rating_notes(summary: dict[str, Any], all_raters: bool = False) -> list[str]:
+    """One line per rating method that rated something: what its interval is, at which level
+    (with ``all_raters``, one entry per rater of :data:`RATERS`, ``""`` for those that did
+    not)."""
     level = f"{100 * summary['options']['confidence']:g}%"
     notes = []
     for rater in RATERS:
@@ -238,6 +240,8 @@ def rating_notes(summary: dict[str, Any]) -> list[str]:
         )
         if table is not None:
             notes.append(f"{rater.title}: {table['interval']}; {level} CI")
+        elif all_raters:
+            notes.append("")
     return notes
 
 
@@ -296,7 +300,13 @@ def print_summary(
         return
     summary = summary if summary is not None else summarize(records)
     tables = summary_text_tables(records, summary, split_intervals=fmt == "csv")
-    notes = [*rating_notes(summary), "clem: % played × quality (clemscore)"]
+    shown = {c for t in tables for c in t.columns}
+    notes = [
+        note
+        for note, rater in zip(rating_notes(summary, all_raters=True), RATERS)
+        if note and any(c.startswith((rater.title + " (", rater.key)) for c in shown)
+    ]
+    notes.append("clem: % played × quality (clemscore)")
     if summary["failed_episodes"]:
         notes.append(
             f"{summary['failed_episodes']} of {summary['episodes']} episodes had agent errors"

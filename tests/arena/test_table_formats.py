@@ -49,6 +49,7 @@ def test_report_in_a_log_keeps_long_names_and_ratings(tmp_path, capsys) -> None:
     assert LONG_A in out and LONG_B in out
     assert "…" not in out  # nothing cut to "smoll…" or "10…"
     assert "Bradley–Terry (95% CI)" in out
+    assert "OpenSkill" not in out  # a two-seat game: neither its column nor its note
     line = next(x for x in out.splitlines() if x.lstrip().startswith(LONG_A))
     assert len(line) > 120  # wider than an 80-column console
 
