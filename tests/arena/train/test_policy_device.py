@@ -60,3 +60,17 @@ def test_auto_picks_cpu_float32_without_cuda(tiny: str) -> None:
         pytest.skip("this machine has CUDA")
     policy = Policy(PolicyConfig(spec=f"hf:{tiny}"))
     assert (policy.device.type, policy.dtype) == ("cpu", torch.float32)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_a_clear_error(tiny: str) -> None:
+    with pytest.raises(ValueError, match="device 'cuda' asks for CUDA, but torch sees no CUDA"):
+        Policy(PolicyConfig(spec=f"hf:{tiny}", device="cuda"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_policy_on_cuda_defaults_to_bfloat16(tiny: str) -> None:
+    policy = Policy(PolicyConfig(spec=f"hf:{tiny}", finetune="full"))
+    assert (policy.device.type, policy.dtype) == ("cuda", torch.bfloat16)
+    logp, _, _ = policy.logprobs([_sample(policy)])
+    assert logp.device.type == "cpu" and bool(torch.isfinite(logp).all())
