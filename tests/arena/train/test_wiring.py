@@ -192,6 +192,7 @@ def test_replay_importance_weights_reach_the_loss(tiny, tmp_path, monkeypatch):
     rows = _steps(trainer, 2)
     assert rows[1]["train/replayed"] == 4
     assert len(set(trainer.replay.priorities)) > 1, "priorities all equal: weights all 1"
+    assert seen and all(w is not None for w in seen), "the loss got no importance weights"
     weights = torch.cat([w for w in seen if w is not None])
     assert weights.numel() == rows[0]["train/kept"] + rows[1]["train/kept"] + 4
     below = weights[weights < 1 - 1e-6]
