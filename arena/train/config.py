@@ -282,6 +282,10 @@ class EvalConfig(_Section):
     """Games to evaluate (``None``: every game of every stage); add held-out games here."""
     confidence: float = Field(0.95, gt=0, lt=1)
     """Level of the reported confidence intervals."""
+    exploitability: bool = False
+    """Also log the exact exploitability, NashConv and invalid-reply mass of the policy
+    (``eval/<game>/exploitability``..., and ``eval/exploitability``, their mean) for the
+    evaluated games that have one: Kuhn and Leduc poker (docs/exact-evaluation.md)."""
 
 
 class WarmStartConfig(_Section):

@@ -537,6 +537,30 @@ class Trainer:
                 means.append(m["reward"])
         if means:
             out["eval/reward"] = float(np.mean(means))
+        if ev.exploitability:
+            out.update(self.exact_evaluation())
+        return out
+
+    def exact_evaluation(self) -> dict[str, float]:
+        """The policy's exact figures in the evaluated games that have them (Kuhn, Leduc):
+        ``eval/<game>/exploitability``, ``nash_conv`` and ``invalid_mass``, and
+        ``eval/exploitability`` (their mean over games); see :mod:`palaestra.arena.exact`."""
+        from palaestra.arena.exact import EXACT_GAMES, exploitability_of
+        from palaestra.envs.registry import ADAPTER_KWARGS
+
+        out: dict[str, float] = {}
+        values = []
+        for game in self.eval_games():
+            if game.env not in EXACT_GAMES:
+                continue
+            kwargs = {k: v for k, v in game.kwargs.items() if k not in ADAPTER_KWARGS}
+            result = exploitability_of(self.policy.agent, game.env, **kwargs)
+            out[f"eval/{game.env}/exploitability"] = result.exploitability
+            out[f"eval/{game.env}/nash_conv"] = result.nash_conv
+            out[f"eval/{game.env}/invalid_mass"] = result.invalid_mass
+            values.append(result.exploitability)
+        if values:
+            out["eval/exploitability"] = float(np.mean(values))
         return out
 
     # -- league -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ against its own sampling, the sampled estimate, and the command line."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import numpy as np
@@ -141,3 +142,190 @@ def test_score_bad_input(tiny_path: str):
         agent.score([_prompt()], [])
     with pytest.raises(ValueError, match="must be text"):
         agent.score([_prompt()], [["bet", ""]])
+
+
+# -- exact evaluation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env_id", ["kuhn-poker-v0", "leduc-poker-v0"])
+def test_uniform_anchors(env_id):
+    from palaestra.arena.exact import exploitability_of
+
+    result = exploitability_of(f"scripted:{env_id.removesuffix('-v0')}/uniform", env_id)
+    assert result.method == "exact"
+    assert result.exploitability == pytest.approx(UNIFORM[env_id], abs=1e-3)
+    assert result.nash_conv == pytest.approx(2 * result.exploitability, abs=1e-9)
+    assert result.invalid_mass == 0 and result.interval is None
+    assert len(result.states) == {"kuhn-poker-v0": 12, "leduc-poker-v0": 936}[env_id]
+
+
+def test_nash_anchor_and_cfr_table():
+    from palaestra.arena.exact import exploitability_of
+
+    assert exploitability_of("scripted:kuhn-poker/nash", "kuhn-poker-v0").exploitability < 1e-3
+    cfr = exploitability_of("scripted:leduc-poker/cfr", "leduc-poker-v0")
+    assert cfr.exploitability <= 0.01
+
+
+def test_random_is_sampled_and_its_interval_covers_the_uniform_figure():
+    from palaestra.arena.exact import exploitability_of
+
+    result = exploitability_of("random", "kuhn-poker-v0", samples=200, bootstrap=100, seed=1)
+    assert result.method == "sampled" and result.samples_per_state == 200
+    low, high = result.interval
+    assert low < UNIFORM["kuhn-poker-v0"] < high
+    assert high - low < 0.3
+    assert all(s.samples == 200 for s in result.states)
+    assert result.invalid_mass == 0
+
+
+def test_sampled_replies_are_parsed_as_in_play_and_invalid_ones_counted():
+    from palaestra.agents.base import CallableAgent
+    from palaestra.arena.exact import exploitability_of
+    from palaestra.envs.openspiel.policies import KuhnNashPolicy
+
+    class AlwaysBet(KuhnNashPolicy):
+        def bet_probability(self, card, history):
+            return 1.0
+
+    exact = exploitability_of(AlwaysBet(), "kuhn-poker-v0").exploitability
+    # Reasoning is stripped and the first move named counts, as the env parses replies.
+    says_bet = CallableAgent(lambda text: "<think>pass? no.</think> I bet, then pass.")
+    sampled = exploitability_of(says_bet, "kuhn-poker-v0", samples=3, bootstrap=0)
+    assert sampled.exploitability == pytest.approx(exact, abs=1e-12)
+    assert sampled.invalid_mass == 0
+    # Nothing legal named: all mass invalid, the policy falls back to uniform.
+    nonsense = exploitability_of(CallableAgent(lambda text: "banana"), "kuhn-poker-v0", samples=2)
+    assert nonsense.invalid_mass == 1.0 == nonsense.invalid_mass_max
+    assert nonsense.exploitability == pytest.approx(UNIFORM["kuhn-poker-v0"], abs=1e-3)
+
+
+def test_hf_agent_is_scored_softmax_over_the_legal_moves(tiny_path: str):
+    from palaestra.arena.exact import exploitability_of
+
+    agent = HFAgent(tiny_path, temperature=0.8)
+    result = exploitability_of(agent, "kuhn-poker-v0")
+    assert result.method == "scored"
+    from palaestra.envs.openspiel.policies import information_states
+
+    states = information_states("kuhn-poker-v0")
+    scores = agent.score([s.observation for s in states], [list(s.moves) for s in states])
+    for row, logps in zip(result.states, scores):
+        p = np.exp(np.asarray(logps))
+        assert np.allclose(row.probs, p / p.sum(), atol=1e-9)
+        assert row.invalid_mass == pytest.approx(1 - p.sum(), abs=1e-9)
+    assert 0 <= result.exploitability <= 2
+
+
+def test_greedy_hf_agent_is_read_from_one_reply_per_state(tiny_path: str):
+    from palaestra.arena.exact import exploitability_of
+
+    agent = HFAgent(tiny_path, temperature=0, max_new_tokens=3)
+    result = exploitability_of(agent, "kuhn-poker-v0")
+    assert result.method == "greedy" and result.samples_per_state == 1
+    assert {s.samples for s in result.states} == {1}
+
+
+def test_bad_game_method_and_arguments():
+    from palaestra.arena.exact import exploitability_of
+
+    with pytest.raises(ValueError, match=r"'tic-tac-toe-v0'.*kuhn-poker-v0, leduc-poker-v0"):
+        exploitability_of("random", "tic-tac-toe-v0")
+    with pytest.raises(ValueError, match="method 'exact' needs a PolicyAgent"):
+        exploitability_of("random", "kuhn-poker-v0", method="exact")
+    with pytest.raises(ValueError, match="method 'scored' needs an agent with a score"):
+        exploitability_of("random", "kuhn-poker-v0", method="scored")
+    with pytest.raises(ValueError, match="samples must be a positive integer, got 0"):
+        exploitability_of("random", "kuhn-poker-v0", samples=0)
+    with pytest.raises(ValueError, match="unknown agent spec 'nosuch:x'"):
+        exploitability_of("nosuch:x", "kuhn-poker-v0")
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def test_cli_prints_the_table_and_writes_json(tmp_path, capsys):
+    from palaestra.cli import main
+
+    path = tmp_path / "out" / "nash.json"
+    code = main(
+        ["evaluate", "exploitability", "scripted:kuhn-poker/nash", "--game", "kuhn-poker-v0",
+         "--json", str(path)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "exploitability 0.0000" in out and "NashConv 0.0000" in out
+    assert "invalid mass 0.0000" in out
+    assert "2pb" in out and "pass 0.333  bet 0.667" in out  # the policy table, readable
+    data = json.loads(path.read_text())
+    assert data["exploitability"] < 1e-3 and data["method"] == "exact"
+    assert len(data["states"]) == 12 and data["states"][0]["moves"] == ["pass", "bet"]
+
+
+def test_cli_sampled_agent_prints_its_interval(capsys):
+    from palaestra.cli import main
+
+    code = main(["evaluate", "exploitability", "random", "--samples", "20", "--bootstrap", "20"])
+    out = capsys.readouterr().out
+    assert code == 0 and "bootstrap" in out and "20 samples per state" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["random", "--game", "tic-tac-toe-v0"], "supported games are kuhn-poker-v0"),
+        (["nosuch:x"], "unknown agent spec 'nosuch:x'"),
+        (["random", "--samples", "0"], "samples must be a positive integer"),
+    ],
+)
+def test_cli_errors_name_the_bad_value(argv, message, capsys):
+    from palaestra.cli import main
+
+    assert main(["evaluate", "exploitability", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+# -- trainer hook ---------------------------------------------------------------------------------
+
+
+def _train_config(tiny: str, run_dir, exploitability: bool):
+    from palaestra.arena.train.config import parse_config
+
+    return parse_config(
+        {
+            "run_dir": str(run_dir),
+            "steps": 1,
+            "episodes_per_step": 2,
+            "group_size": 2,
+            "policy": {"spec": f"hf:{tiny}?temperature=1.0&max_new_tokens=4"},
+            "optim": {"epochs": 1, "minibatch_size": 4, "lr": 1e-3},
+            "stages": [
+                {"games": [{"env": "kuhn-poker-v0"}], "opponents": ["scripted:kuhn-poker/uniform"]}
+            ],
+            "eval": {
+                "every": 1,
+                "episodes": 1,
+                "opponents": ["scripted:kuhn-poker/uniform"],
+                "exploitability": exploitability,
+            },
+        }
+    )
+
+
+def test_trainer_logs_the_exploitability_at_every_evaluation(tiny_path: str, tmp_path):
+    from palaestra.arena.exact import exploitability_of
+    from palaestra.arena.train.trainer import Trainer
+
+    trainer = Trainer(_train_config(tiny_path, tmp_path / "on", exploitability=True))
+    before = trainer.evaluate()
+    row = trainer.train_step()  # eval.every = 1: this step evaluates
+    for figures in (before, row):
+        assert figures["eval/exploitability"] == figures["eval/kuhn-poker-v0/exploitability"]
+        assert 0 <= figures["eval/exploitability"] <= figures["eval/kuhn-poker-v0/nash_conv"]
+        assert 0 <= figures["eval/kuhn-poker-v0/invalid_mass"] <= 1
+    # The figure is the trained policy's own, after the update (not a stale one).
+    now = exploitability_of(trainer.policy.agent, "kuhn-poker-v0")
+    assert row["eval/exploitability"] == pytest.approx(now.exploitability, abs=1e-6)
+
+    off = Trainer(_train_config(tiny_path, tmp_path / "off", exploitability=False))
+    assert not any(k.endswith("exploitability") for k in off.evaluate())
