@@ -46,17 +46,26 @@ from typing import Any
 
 from palaestra.agents import make_agent
 from palaestra.agents.base import CallableAgent
+from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.runner import MatchRunner
 from palaestra.arena.train.config import TrainConfig, load_config
+from palaestra.arena.train.evaluation import seat_metrics
 from palaestra.arena.train.league import League
 from palaestra.arena.train.policy import POLICY_NAME
 from palaestra.arena.train.trainer import Trainer
 from palaestra.envs.protocol import Action, Agent, Observation
+from palaestra.envs.scripted import ScriptedAgent
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SELECTION_SEED_START = 3_000_000
 NEGOTIATION_USER_REPLY = "OFFER: book=1 hat=1 ball=0"
+#: The self-play run's held-out panel (it never trains against these).
+NEGOTIATION_PANEL = (
+    "scripted:negotiation/fair",
+    "scripted:negotiation/hard",
+    "scripted:negotiation/accept",
+)
 ABSTAIN = "I don't know"
 
 
@@ -80,17 +89,9 @@ def constant(reply: str) -> CallableAgent:
     return CallableAgent(lambda _prompt: reply, name=POLICY_NAME)
 
 
-def heldout(config: TrainConfig, player: Agent, seed_start: int | None = None) -> dict[str, Any]:
-    """The trainer's held-out evaluation of ``config`` with ``player`` in the policy's seats.
-
-    :meth:`Trainer.evaluate` runs on a trainer shell that holds what it reads (config,
-    runner, league, agent caches, the policy's agent) instead of a loaded model.
-    ``seed_start`` replaces ``eval.seed_start`` (the selection seeds of the offer search).
-    """
-    if seed_start is not None:
-        config = config.model_copy(
-            update={"eval": config.eval.model_copy(update={"seed_start": seed_start})}
-        )
+def trainer_shell(config: TrainConfig, player: Agent) -> Trainer:
+    """A trainer that holds what its evaluation reads (config, runner, league, agent caches,
+    the policy's agent) instead of a loaded model."""
     shell = Trainer.__new__(Trainer)
     shell.config = config
     shell.runner = MatchRunner(concurrency=64)
@@ -99,7 +100,62 @@ def heldout(config: TrainConfig, player: Agent, seed_start: int | None = None) -
     shell._agents = {}
     shell._roles = {}
     shell.policy = SimpleNamespace(agent=player)
-    return Trainer.evaluate(shell)
+    return shell
+
+
+def heldout(config: TrainConfig, player: Agent, seed_start: int | None = None) -> dict[str, Any]:
+    """The trainer's held-out evaluation of ``config`` with ``player`` in the policy's seats.
+
+    :meth:`Trainer.evaluate` runs on a :func:`trainer_shell`. ``seed_start`` replaces
+    ``eval.seed_start`` (the selection seeds of the offer search).
+    """
+    if seed_start is not None:
+        config = config.model_copy(
+            update={"eval": config.eval.model_copy(update={"seed_start": seed_start})}
+        )
+    return Trainer.evaluate(trainer_shell(config, player))
+
+
+def panel_records(
+    trainer: Trainer, opponents: Sequence[str], episodes: int | None = None
+) -> dict[str, list[EpisodeRecord]]:
+    """Opponent -> the records of the trainer's policy agent against it: every held-out seed
+    of the config's ``eval`` (``episodes`` of them from ``eval.seed_start``) in each of the
+    policy's seats, on every evaluated game (the jobs of :meth:`Trainer.evaluate`, with the
+    records kept so that figures can be pooled over opponents)."""
+    ev = trainer.config.eval
+    n = ev.episodes if episodes is None else episodes
+    out: dict[str, list[EpisodeRecord]] = {}
+    for opponent in opponents:
+        jobs = [
+            trainer._job(game, ev.seed_start + i, opponent, seat, f"panel/{opponent}/{seat}/{i}")
+            for game in trainer.eval_games()
+            for seat in trainer._seats(game)
+            for i in range(n)
+        ]
+        out[opponent] = list(trainer.runner.run(jobs))
+    return out
+
+
+def panel_figures(
+    records: dict[str, list[EpisodeRecord]], policy: str = POLICY_NAME, confidence: float = 0.95
+) -> dict[str, Any]:
+    """``policy``'s figures against a panel: ``pooled`` over every opponent and seat (the
+    reward interval a bootstrap over deals, each deal's episodes against every opponent
+    resampled together), and ``per_opponent``."""
+    pooled = [r for rs in records.values() for r in rs]
+    seats = sorted({str(r.meta.get("seat")) for r in pooled})
+    return {
+        "pooled": seat_metrics(pooled, policy, confidence),
+        "per_opponent": {o: seat_metrics(rs, policy, confidence) for o, rs in records.items()},
+        "per_opponent_seat": {
+            f"{o}/{seat}": seat_metrics(
+                [r for r in rs if r.meta.get("seat") == seat], policy, confidence
+            )
+            for o, rs in records.items()
+            for seat in seats
+        },
+    }
 
 
 def _figures(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +231,74 @@ def quiz() -> dict[str, Any]:
     return out
 
 
-BENCHMARKS = {"negotiation": negotiation, "quiz": quiz}
+class AcceptElseOffer(ScriptedAgent):
+    """``ACCEPT`` when an offer stands, else one fixed offer: the simplest mix of the two
+    constant replies (as alice: offer, then accept bob's counter-offer; as bob: accept)."""
+
+    key = "accept-else-offer"
+
+    def __init__(self, offer: str, name: str = POLICY_NAME) -> None:
+        super().__init__(name)
+        self.offer = offer
+
+    def reply(self, obs: Observation) -> str:
+        return "ACCEPT" if obs.facts["standing_offer"] is not None else self.offer
+
+
+def negotiation_replies(max_count: int = 4) -> dict[str, Agent]:
+    """The candidate constant replies of the search: every ``OFFER: book=a hat=b ball=c``
+    (0 to ``max_count`` each), ``ACCEPT``, and each offer mixed with ``ACCEPT`` by
+    :class:`AcceptElseOffer`."""
+    counts = range(max_count + 1)
+    offers = [f"OFFER: book={a} hat={b} ball={c}" for a in counts for b in counts for c in counts]
+    out: dict[str, Agent] = {f"constant {o!r}": constant(o) for o in offers}
+    out["constant 'ACCEPT'"] = constant("ACCEPT")
+    out.update({f"accept, else {o!r}": AcceptElseOffer(o) for o in offers})
+    return out
+
+
+def negotiation_selfplay() -> dict[str, Any]:
+    """The self-play run's panel (``negotiation-selfplay.yaml``): the scripted negotiators in
+    both seats on its held-out seeds. The best constant reply is searched on those seeds
+    themselves (the figure most favourable to the baseline), pooled over the panel."""
+    config = load_config(HERE / "negotiation-selfplay.yaml")
+    out: dict[str, Any] = {
+        "config": "benchmarks/learning/negotiation-selfplay.yaml",
+        "panel": list(NEGOTIATION_PANEL),
+        "seeds": [config.eval.seed_start, config.eval.seed_start + config.eval.episodes - 1],
+        "baselines": {},
+    }
+    shell = trainer_shell(config, constant(""))
+
+    def play(player: Agent) -> dict[str, Any]:
+        shell.policy = SimpleNamespace(agent=player)
+        return panel_figures(panel_records(shell, NEGOTIATION_PANEL), POLICY_NAME)
+
+    for spec in NEGOTIATION_PANEL:
+        out["baselines"][f"teacher {spec}"] = play(SeatedAs(make_agent(spec)))
+    candidates = negotiation_replies()
+    scores = {label: play(agent)["pooled"]["reward"] for label, agent in candidates.items()}
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    best = ranked[0][0]
+    best_single = next(label for label, _ in ranked if label.startswith("constant "))
+    out["baselines"][f"best constant reply {best}"] = play(candidates[best])
+    if best_single != best:
+        out["baselines"][f"best single string {best_single}"] = play(candidates[best_single])
+    out["best_constant_reply"] = best
+    out["search"] = {
+        "candidates": len(candidates),
+        "selected_on": "the held-out evaluation seeds themselves (optimistic for the baseline)",
+        "top10": ranked[:10],
+        "top10_single_string": [kv for kv in ranked if kv[0].startswith("constant ")][:10],
+    }
+    return out
+
+
+BENCHMARKS = {
+    "negotiation": negotiation,
+    "quiz": quiz,
+    "negotiation-selfplay": negotiation_selfplay,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results[name] = BENCHMARKS[name]()
         results[name]["wall_seconds"] = round(time.perf_counter() - started, 1)
         for label, m in results[name]["baselines"].items():
+            m = m.get("pooled", m)  # panel figures: pooled over the panel
             print(
                 f"{name:12s} {m['reward']:+.3f} [{m['reward_low']:+.3f}, "
                 f"{m['reward_high']:+.3f}] items {m['reward_items']:3d}  {label}"
