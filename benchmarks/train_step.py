@@ -11,8 +11,8 @@ the history), with one-word replies (``pass``/``bet`` and the end token), as in
 policy-gradient-like loss through the LoRA adapters, alternating modes on each repeat so load
 changes hit both, after an untimed warm-up of each mode on a 2-sample batch. Also timed:
 the no-gradient reference pass. Writes ``benchmarks/results/train_step.json`` with seconds
-per pass, tokens run through the model per mode and the machine's load (the development
-machine is shared; say how loaded it was).
+per pass, tokens run through the model per mode, the process's peak memory (shared runs
+first) and the machine's load (the development machine is shared; say how loaded it was).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -124,20 +125,23 @@ def main(argv: list[str] | None = None) -> int:
     load_start = list(os.getloadavg())
     results = []
     warm = kuhn_batch(policy, 2)
-    for shared in (False, True):  # first calls pay one-off costs (allocation, kernels)
+    for shared in (True, False):  # first calls pay one-off costs (allocation, kernels)
         for grad in (True, False):
             time_pass(policy, warm, shared, grad)
     for size in args.batch:
         samples = kuhn_batch(policy, size)
         times: dict[str, list[float]] = {}
+        peak: dict[str, float] = {}
         outputs = {}
         for _ in range(args.repeats):
-            for shared in (False, True):
+            # shared first: the process's peak RSS after it is the shared pass's peak
+            for shared in (True, False):
                 for grad in (True, False):
                     key = ("shared" if shared else "plain") + ("/train" if grad else "/reference")
                     seconds, logp = time_pass(policy, samples, shared, grad)
                     times.setdefault(key, []).append(seconds)
                     outputs[key] = logp
+                    peak[key] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                     print(f"batch {size} {key}: {seconds:.2f}s", flush=True)
         diff = float((outputs["shared/train"] - outputs["plain/train"]).abs().max())
         row = {
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": times,
             "median_seconds": {k: sorted(v)[len(v) // 2] for k, v in times.items()},
             "max_abs_logp_difference": diff,
+            "peak_rss_mb_after": peak,
         }
         med = row["median_seconds"]
         row["speedup"] = {

@@ -173,7 +173,9 @@ def train(args: argparse.Namespace) -> Path:
     steps: list[dict[str, Any]] = []
     deadline = clock + args.minutes * 60
     while trainer.step < config.steps and time.perf_counter() < deadline:
+        cpu0 = time.process_time()
         metrics = trainer.train_step()
+        metrics["time/step_cpu_s"] = time.process_time() - cpu0
         steps.append(
             {
                 k: metrics.get(k)
@@ -188,11 +190,13 @@ def train(args: argparse.Namespace) -> Path:
                     "time/rollout_s",
                     "time/update_s",
                     "time/step_s",
+                    "time/step_cpu_s",
                 )
             }
         )
         print(
             f"[seed {args.seed}] step {trainer.step}: {metrics['time/step_s']:.1f}s "
+            f"(cpu {metrics['time/step_cpu_s']:.1f}s) "
             f"(rollout {metrics['time/rollout_s']:.1f}, update {metrics['time/update_s']:.1f}), "
             f"kl {metrics.get('train/kl', 0):.4f}, invalid {metrics['train/invalid_rate']:.3f}",
             flush=True,
@@ -230,6 +234,10 @@ def train(args: argparse.Namespace) -> Path:
             "warm_start": warm_seconds,
             "training_incl_warm_start_and_evals": train_seconds,
             "mean_step": sum(s["time/step_s"] for s in steps) / max(1, len(steps)),
+            # CPU seconds of this process (all its threads): on a shared machine the wall
+            # time says how loaded it was, this says what a step costs.
+            "mean_step_cpu": sum(s["time/step_cpu_s"] for s in steps) / max(1, len(steps)),
+            "process_cpu_total": time.process_time(),
             "mean_rollout": sum(s["time/rollout_s"] for s in steps) / max(1, len(steps)),
             "mean_update": sum(s["time/update_s"] for s in steps) / max(1, len(steps)),
             "mean_exploitability_eval": sum(p["seconds"] for p in curve) / len(curve),
