@@ -119,6 +119,16 @@ class MoveReferee:
         return "ok", move
 
 
+def _prompt_text(game: Game, state: GameState, role: str, view: Any, max_text: int) -> str:
+    """The prompt text of ``role`` from its view, at most ``max_text`` characters."""
+    text = game.render_view(state, role, view)
+    if len(text) > max_text:
+        # Keep the preamble and the newest part of the transcript.
+        keep = max_text - len(view.preamble) - 16
+        text = view.preamble + "\n\n[...]\n" + text[-max(keep, 0) :]
+    return text
+
+
 def make_observation(
     game: Game,
     state: GameState,
@@ -130,22 +140,44 @@ def make_observation(
     """The :class:`Observation` the adapter hands ``role`` in ``state`` (also usable on
     states built outside an env, e.g. replayed ones)."""
     view = game.view(state, role)
-    text = game.render_view(state, role, view)
-    if len(text) > max_text:
-        # Keep the preamble and the newest part of the transcript.
-        keep = max_text - len(view.preamble) - 16
-        text = view.preamble + "\n\n[...]\n" + text[-max(keep, 0) :]
-    return Observation(
-        text=text,
-        game=env_id,
-        role=role,
-        preamble=view.preamble.strip(),
-        instruction=view.instruction.strip(),
-        facts=dict(view.facts),
-        vector=tuple(map(float, view.vector)),
-        episode=episode,
-        turn=state.turn,
-    )
+    text = _prompt_text(game, state, role, view, max_text)
+    if not _FAST_OBSERVATION:
+        return Observation(
+            text=text,
+            game=env_id,
+            role=role,
+            preamble=view.preamble.strip(),
+            instruction=view.instruction.strip(),
+            facts=dict(view.facts),
+            vector=tuple(map(float, view.vector)),
+            episode=episode,
+            turn=state.turn,
+        )
+    # The same object as Observation(...) builds, without the frozen dataclass's __init__
+    # (one object.__setattr__ per field cost more than the rest of this function).
+    obs = _new_object(Observation)
+    fields = obs.__dict__
+    fields["text"] = text
+    fields["game"] = env_id
+    fields["role"] = role
+    fields["preamble"] = view.preamble.strip()
+    fields["instruction"] = view.instruction.strip()
+    fields["facts"] = dict(view.facts)
+    fields["vector"] = tuple(map(float, view.vector))
+    fields["episode"] = episode
+    fields["turn"] = state.turn
+    return obs
+
+
+_new_object = object.__new__
+#: Whether an Observation can be filled field by field: a plain frozen dataclass with
+#: exactly these fields, no __post_init__ and no slots (tests/envs/test_fast_paths.py).
+_FAST_OBSERVATION = (
+    not hasattr(Observation, "__post_init__")
+    and not hasattr(Observation, "__slots__")
+    and tuple(Observation.__dataclass_fields__)
+    == ("text", "game", "role", "preamble", "instruction", "facts", "vector", "episode", "turn")
+)
 
 
 class _TextGameBase:
@@ -273,23 +305,29 @@ class _TextGameBase:
     def _obs_dict(self, role: str) -> dict[str, Any]:
         # The discrete mode has no text key: build only the vector where the game can.
         fast = self.action_mode == "discrete" and hasattr(self.game, "vector")
-        obs = None if fast else self.observation_for(role)
-        if obs is None:
+        text = ""
+        if fast:
             values = self.game.vector(self.state, role)  # type: ignore[attr-defined]
         else:
-            values = obs.vector
+            # The text and vector of observation_for(role), without building the Observation.
+            assert self.state is not None, "call reset() first"
+            view = self.game.view(self.state, role)
+            text = _prompt_text(self.game, self.state, role, view, self._max_text)
+            values = view.vector
         low, high = self.game.info.vector_bounds
         vector = np.array(values, dtype=np.float32)  # a copy: a game may hand out its own array
         # Clip only when needed (a vector inside the bounds is the rule), in place, with the
-        # ufuncs: np.clip's dispatch costs more than the clipping here.
-        if not (isinstance(values, tuple) and values and low <= min(values) <= max(values) <= high):
+        # ufuncs: np.clip's dispatch costs more than the clipping here. A NaN fails the test
+        # and is kept by the clipping, as np.clip keeps it.
+        if not (
+            type(values) in (tuple, list) and values and low <= min(values) <= max(values) <= high
+        ):
             np.minimum(np.maximum(vector, low, out=vector), high, out=vector)
         if self.action_mode == "discrete":
             mask = np.zeros(self.action_spaces[role].n, dtype=np.int8)
             mask[self.game.legal_actions(self.state, role)] = 1  # type: ignore[attr-defined]
             return {"observation": vector, "action_mask": mask}
-        assert obs is not None
-        return {"observation": vector, "text": obs.text}
+        return {"observation": vector, "text": text}
 
     def _info(self, role: str) -> dict[str, Any]:
         assert self.state is not None
