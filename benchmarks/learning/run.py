@@ -160,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
+    out = RESULTS / f"{tag}.json"
+    if out.exists():  # keep what other scripts added (selfplay_eval.py's "selfplay_eval")
+        previous = json.loads(out.read_text())
+        result.update({k: v for k, v in previous.items() if k not in result})
+    out.write_text(json.dumps(result, indent=2) + "\n")
     png = Path(config.run_dir) / "learning_curves.png"
     if png.exists():
         shutil.copy(png, RESULTS / f"{tag}.png")
