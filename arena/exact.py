@@ -6,9 +6,11 @@ responses (``exploitability.nash_conv``). How the distribution at a state is obt
 the agent (see docs/exact-evaluation.md):
 
 * ``scored`` — agents with a batched ``score(observations, candidates)`` (``hf:`` agents):
-  the softmax over the legal moves of the log-probability of each move's text, at the agent's
-  sampling temperature. ``invalid_mass`` is what the model puts on replies that do not begin
-  with a legal move's text: ``1 - sum(exp(score))``.
+  each legal move's probability is that of the reply beginning with one of its spellings (the
+  canonical text, the game's aliases, each also Capitalised and UPPER, where the env parses
+  them as that move), at the agent's sampling temperature, renormalised over the legal moves.
+  ``invalid_mass`` is what the model puts on replies that begin with none of them:
+  ``1 - sum(exp(score))``.
 * ``exact`` — :class:`~palaestra.envs.openspiel.policies.PolicyAgent` players: their
   ``action_probabilities``.
 * ``sampled`` — everything else (``openai:``, ``human``, custom agents): ``samples`` replies per
@@ -168,23 +170,61 @@ def _choose_method(agent: Any, method: str) -> str:
     return method
 
 
-def _softmax(logps: Sequence[float]) -> tuple[np.ndarray, float]:
-    """Renormalised probabilities of the candidates and the mass outside them."""
-    x = np.asarray(logps, dtype=np.float64)
-    if not np.isfinite(x).any():  # truncation ruled every candidate out
-        return np.full(len(x), 1.0 / len(x)), 1.0
-    top = x[np.isfinite(x)].max()
-    w = np.exp(x - top)
-    inside = float(np.exp(top) * w.sum())
-    return w / w.sum(), min(max(1.0 - inside, 0.0), 1.0)
+def _move_spellings(state: Any) -> list[list[str]]:
+    """Per legal move, the reply beginnings scored for it: the canonical text, the game's
+    aliases (``check``/``call``/``fold`` in Kuhn), each also Capitalised and UPPER, kept where
+    the env parses them as that move. A spelling that extends another one is dropped, so the
+    scored events (the reply begins with this text) stay disjoint."""
+    from palaestra.envs.core import InvalidMove
+
+    writer = getattr(state.game, "writer", None)
+    aliases = getattr(writer, "move_aliases", None)
+    texts: list[list[str]] = []
+    for action, move in zip(state.legal_actions, state.moves):
+        names = [move]
+        if callable(aliases):
+            names += [str(a) for a in aliases(state.state.os_state, state.player, action)]
+        variants = []
+        for name in names:
+            for text in (name, name.capitalize(), name.upper()):
+                if text in variants:
+                    continue
+                try:
+                    if state.game.parse(state.state, state.role, text) == action:
+                        variants.append(text)
+                except InvalidMove:
+                    pass
+        texts.append(variants or [move])
+    flat = [t for group in texts for t in group]
+    return [
+        [t for t in group if not any(o != t and t.startswith(o) for o in flat)] or group[:1]
+        for group in texts
+    ]
+
+
+def _move_probabilities(logps: Sequence[Sequence[float]]) -> tuple[np.ndarray, float]:
+    """Renormalised probabilities of the moves (each the sum over its spellings) and the mass
+    outside every spelling."""
+    mass = np.array([float(np.exp(np.asarray(group, dtype=np.float64)).sum()) for group in logps])
+    inside = float(mass.sum())
+    if not inside > 0:  # truncation ruled every spelling out
+        return np.full(len(mass), 1.0 / len(mass)), 1.0
+    return mass / inside, min(max(1.0 - inside, 0.0), 1.0)
 
 
 def _scored(agent: Any, states: Sequence[Any], batch: int) -> list[tuple[np.ndarray, float]]:
     out = []
     for start in range(0, len(states), batch):
         chunk = states[start : start + batch]
-        scores = agent.score([s.observation for s in chunk], [list(s.moves) for s in chunk])
-        out.extend(_softmax(row) for row in scores)
+        spellings = [_move_spellings(s) for s in chunk]
+        flat = [[t for group in groups for t in group] for groups in spellings]
+        scores = agent.score([s.observation for s in chunk], flat)
+        for groups, row in zip(spellings, scores):
+            grouped, at = [], 0
+            for group in groups:
+                grouped.append(row[at : at + len(group)])
+                at += len(group)
+            out.append(_move_probabilities(grouped))
     return out
 
 

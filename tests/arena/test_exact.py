@@ -200,20 +200,27 @@ def test_sampled_replies_are_parsed_as_in_play_and_invalid_ones_counted():
     assert nonsense.exploitability == pytest.approx(UNIFORM["kuhn-poker-v0"], abs=1e-3)
 
 
-def test_hf_agent_is_scored_softmax_over_the_legal_moves(tiny_path: str):
-    from palaestra.arena.exact import exploitability_of
+def test_hf_agent_is_scored_over_the_spellings_of_the_legal_moves(tiny_path: str):
+    """Each move's probability is the sum over the reply beginnings the env parses as it
+    (canonical text, aliases, case variants), renormalised; the rest is the invalid mass."""
+    from palaestra.arena.exact import _move_spellings, exploitability_of
+    from palaestra.envs.openspiel.policies import information_states
 
     agent = HFAgent(tiny_path, temperature=0.8)
     result = exploitability_of(agent, "kuhn-poker-v0")
     assert result.method == "scored"
-    from palaestra.envs.openspiel.policies import information_states
-
     states = information_states("kuhn-poker-v0")
-    scores = agent.score([s.observation for s in states], [list(s.moves) for s in states])
-    for row, logps in zip(result.states, scores):
-        p = np.exp(np.asarray(logps))
-        assert np.allclose(row.probs, p / p.sum(), atol=1e-9)
-        assert row.invalid_mass == pytest.approx(1 - p.sum(), abs=1e-9)
+    facing = next(s for s in states if s.key == "0pb")
+    assert _move_spellings(facing) == [
+        ["pass", "Pass", "PASS", "fold", "Fold", "FOLD"],
+        ["bet", "Bet", "BET", "call", "Call", "CALL"],
+    ]
+    for state, row in zip(states, result.states):
+        groups = _move_spellings(state)
+        mass = [sum(np.exp(agent.score([state.observation], [g])[0])) for g in groups]
+        # (batched and one-by-one forward passes differ by float noise, ~1e-4 in log-prob)
+        assert np.allclose(row.probs, np.array(mass) / sum(mass), rtol=1e-3, atol=1e-6)
+        assert row.invalid_mass == pytest.approx(1 - sum(mass), abs=1e-9)
     assert 0 <= result.exploitability <= 2
 
 
