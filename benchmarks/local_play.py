@@ -11,6 +11,16 @@ Modes (same games, seeds, model and greedy decoding):
   ``generate`` per tick;
 * ``fast``    — the same arena with ``reuse_cache=true`` (per-seat KV reuse, grouped prefill,
   lean decode loop).
+* ``vllm``    — the same arena with ``vllm:<model>`` (vLLM's engine, automatic prefix caching;
+  docs/agents.md). It runs under ``--vllm-python`` (default ``$PALAESTRA_VLLM_PYTHON``, else this
+  interpreter): vLLM usually lives in a venv of its own (``make install-vllm``).
+
+``--dtypes float32 bfloat16`` runs every mode but ``naive`` in each dtype (the result rows carry
+``dtype``; ``naive`` stays the fp32 baseline). vLLM's prefill and decode times are its model
+runner's forward steps: a step that schedules any prompt tokens counts as prefill (continuous
+batching mixes prompt tokens and decode tokens in one step), the others as decode; its
+"reused" tokens are the prompt tokens served from its prefix cache. Its peak RSS includes the
+KV cache it preallocates (``--vllm-kv-cache-mb``).
 
 Each (mode, game) runs in its own process, so its peak memory (max RSS) is its own. Prefill and
 decode time are the model's forward calls in every mode (more than one query token: prefill),
@@ -35,7 +45,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-MODES = ("naive", "batched", "fast")
+MODES = ("naive", "batched", "fast", "vllm")
 
 
 @dataclass
@@ -56,6 +66,8 @@ class ModeResult:
     peak_rss_mb: float
     shared_prefix_tokens: int = 0
     shared_hits: int = 0
+    dtype: str = "float32"
+    engine_start_seconds: float = 0.0
     texts: list[list[str]] = field(default_factory=list)
 
     @property
@@ -107,18 +119,56 @@ def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
     return 2 * size**3 / times[len(times) // 2] / 1e9
 
 
-def run_mode(args: argparse.Namespace, mode: str, game: str) -> ModeResult:
+class StepTimer:
+    """Wraps a vLLM model runner: wall time of forward (and sampling) steps, prefill vs decode.
+
+    A step that schedules more tokens than requests holds prompt tokens (prefill, possibly
+    mixed with decode rows); one token per request is a decode step.
+    """
+
+    def __init__(self, runner: Any) -> None:
+        self.prefill_seconds = self.decode_seconds = 0.0
+        self._prefill = False
+        self._execute, self._sample = runner.execute_model, getattr(runner, "sample_tokens", None)
+        runner.execute_model = self.execute
+        if self._sample is not None:
+            runner.sample_tokens = self.sample
+
+    def _add(self, seconds: float) -> None:
+        if self._prefill:
+            self.prefill_seconds += seconds
+        else:
+            self.decode_seconds += seconds
+
+    def execute(self, scheduler_output: Any, *args: Any, **kwargs: Any) -> Any:
+        total = scheduler_output.total_num_scheduled_tokens
+        self._prefill = total > len(scheduler_output.num_scheduled_tokens)
+        start = time.perf_counter()
+        out = self._execute(scheduler_output, *args, **kwargs)
+        self._add(time.perf_counter() - start)
+        return out
+
+    def sample(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        out = self._sample(*args, **kwargs)
+        self._add(time.perf_counter() - start)
+        return out
+
+
+def run_mode(args: argparse.Namespace, mode: str, game: str, dtype: str) -> ModeResult:
     from palaestra.agents import make_agent
     from palaestra.arena.runner import EpisodeJob, MatchRunner
     from palaestra.envs import make
 
-    reuse = "true" if mode == "fast" else "false"
-    spec = (
-        f"hf:{args.model}?temperature=0&max_new_tokens={args.max_new_tokens}"
-        f"&reuse_cache={reuse}&cache_mb={args.cache_mb}"
-    )
-    agent = make_agent(spec)
-    timer = ForwardTimer(agent.model)
+    common = f"{args.model}?temperature=0&max_new_tokens={args.max_new_tokens}&dtype={dtype}"
+    if mode == "vllm":
+        agent = make_agent(f"vllm:{common}&kv_cache_mb={args.vllm_kv_cache_mb}")
+        runner_obj = agent.engine.llm.llm_engine.model_executor.driver_worker.worker.model_runner
+        timer: Any = StepTimer(runner_obj)
+    else:
+        reuse = "true" if mode == "fast" else "false"
+        agent = make_agent(f"hf:{common}&reuse_cache={reuse}&cache_mb={args.cache_mb}")
+        timer = ForwardTimer(agent.model)
     roles = list(make(game).possible_agents)
     episodes = {"naive": args.naive_episodes, "batched": args.batched_episodes or args.episodes}
     episodes = episodes.get(mode, args.episodes)
@@ -135,9 +185,13 @@ def run_mode(args: argparse.Namespace, mode: str, game: str) -> ModeResult:
     # Times from the forward calls in every mode (so both count the same work); token counts
     # of the fast mode from its generator (its 4-D masks do not show the padding).
     prefill_seconds, decode_seconds = timer.prefill_seconds, timer.decode_seconds
-    fast = agent._fast
+    fast = getattr(agent, "_fast", None)
     shared_prefix_tokens = shared_hits = 0
-    if fast is not None:
+    if mode == "vllm":
+        stats = agent.engine.stats
+        prefill_tokens = stats.prompt_tokens - stats.cached_tokens
+        reused = stats.cached_tokens
+    elif fast is not None:
         prefill_tokens, reused = fast.stats.prefill_tokens, fast.stats.reused_tokens
         shared_prefix_tokens, shared_hits = fast.stats.prefix_tokens, agent.kv_store.shared_hits
     else:
@@ -159,6 +213,8 @@ def run_mode(args: argparse.Namespace, mode: str, game: str) -> ModeResult:
         shared_prefix_tokens=shared_prefix_tokens,
         shared_hits=shared_hits,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        dtype=dtype,
+        engine_start_seconds=agent.engine.start_seconds if mode == "vllm" else 0.0,
         texts=[[t.text for t in r.turns] for r in records],
     )
 
@@ -254,14 +310,14 @@ def _worker(args: argparse.Namespace) -> None:
     if args.worker == "decode":
         print(json.dumps(run_decode(args)))
         return
-    mode, game = args.worker.split(":")
-    result = run_mode(args, mode, game)
+    mode, game, dtype = args.worker.split(":")
+    result = run_mode(args, mode, game, dtype)
     print(json.dumps(asdict(result)))
 
 
-def _spawn(argv: list[str], worker: str) -> dict[str, Any]:
+def _spawn(argv: list[str], worker: str, python: str = sys.executable) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, *argv, "--worker", worker],
+        [python, __file__, *argv, "--worker", worker],
         check=True,
         capture_output=True,
         text=True,
@@ -292,6 +348,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--decode-repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--dtypes", nargs="+", default=["float32"], help="model dtypes")
+    parser.add_argument(
+        "--vllm-python",
+        default=os.environ.get("PALAESTRA_VLLM_PYTHON", sys.executable),
+        help="interpreter with vLLM installed (for the vllm mode)",
+    )
+    parser.add_argument("--vllm-kv-cache-mb", type=int, default=1024)
     parser.add_argument("--no-decode", action="store_true", help="skip the batch-32 decode run")
     parser.add_argument("--out", default="", help="write the results here as JSON")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
@@ -302,19 +365,26 @@ def main(argv: list[str] | None = None) -> None:
     passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
     results: dict[str, Any] = {"args": vars(args), "modes": [], "cpus": os.cpu_count()}
     print(
-        "| game | mode | episodes | turns | episodes/min | turns/min | episodes/CPU-min "
+        "| game | mode | dtype | episodes | turns | episodes/min | turns/min | episodes/CPU-min "
         "| prefill tok/s | decode tok/s | reused prompt tokens | peak RSS MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for game in args.games:
         by_mode: dict[str, dict[str, Any]] = {}
-        for mode in args.modes:
-            r = _spawn(passthrough, f"{mode}:{game}")
-            by_mode[mode] = r
+        runs = [
+            (mode, dtype)
+            for mode in args.modes
+            for dtype in (args.dtypes[:1] if mode == "naive" else args.dtypes)
+        ]
+        for mode, dtype in runs:
+            python = args.vllm_python if mode == "vllm" else sys.executable
+            r = _spawn(passthrough, f"{mode}:{game}:{dtype}", python)
+            # The first dtype keeps the plain mode name (the layout of earlier result files).
+            by_mode[mode if dtype == args.dtypes[0] else f"{mode}/{dtype}"] = r
             result = ModeResult(**r)
             reused = r["reused_tokens"] / max(1, r["reused_tokens"] + r["prefill_tokens"])
             print(
-                f"| {game} | {mode} | {r['episodes']} | {r['turns']} | "
+                f"| {game} | {mode} | {dtype} | {r['episodes']} | {r['turns']} | "
                 f"{r['episodes_per_min']:.2f} | {60 * r['turns'] / r['seconds']:.1f} | "
                 f"{r['episodes_per_cpu_min']:.2f} | "
                 f"{result.prefill_tps:.0f} | "
@@ -341,10 +411,31 @@ def main(argv: list[str] | None = None) -> None:
                 f"turns per episode: naive {naive['turns'] / naive['episodes']:.1f}, "
                 f"fast {fast['turns'] / fast['episodes']:.1f})"
             )
+        if "naive" in by_mode:
+            naive = by_mode["naive"]
+            naive_tpm = naive["turns"] / naive["seconds"]
+            for key, r in by_mode.items():
+                if key == "naive":
+                    continue
+                ratio = r["episodes_per_min"] / naive["episodes_per_min"]
+                per_turn = (r["turns"] / r["seconds"]) / naive_tpm
+                results.setdefault("speedup_vs_naive", {}).setdefault(game, {})[key] = {
+                    "wall": ratio,
+                    "turns": per_turn,
+                }
+                print(
+                    f"{game}: {key} / naive: {ratio:.1f}x episodes/min, {per_turn:.1f}x turns/min"
+                )
         if "batched" in by_mode and "fast" in by_mode:
             same = _agreement(by_mode["batched"]["texts"], by_mode["fast"]["texts"])
             results.setdefault("same_episodes", {})[game] = same
             print(f"{game}: episodes with identical text, batched vs fast: {same}\n")
+        for key in [k for k in by_mode if k.startswith("vllm")]:
+            fast_key = key.replace("vllm", "fast")
+            if fast_key in by_mode:
+                same = _agreement(by_mode[fast_key]["texts"], by_mode[key]["texts"])
+                results.setdefault("same_episodes_vllm", {}).setdefault(game, {})[key] = same
+                print(f"{game}: episodes with identical text, {fast_key} vs {key}: {same}")
     if not args.no_decode:
         d = _spawn(passthrough, "decode")
         results["decode"] = d
