@@ -37,7 +37,7 @@ INVALID_MOVE_POLICIES = ("retry", "penalty", "forfeit")
 ACTION_MODES = ("text", "discrete")
 
 
-@dataclass
+@dataclass(slots=True)  # one per reply: slots make it cheaper to build
 class MoveRecord:
     """One reply as the env received it, for transcripts and training."""
 
@@ -344,7 +344,8 @@ class _TextGameBase:
 
     def _new_state(self, seed: int | None) -> None:
         if seed is not None:
-            self.np_random = np.random.default_rng(seed)
+            # What default_rng(seed) builds (the same stream), without its dispatch.
+            self.np_random = np.random.Generator(np.random.PCG64(seed))
         # The rules draw from this env's generator only: same seed, same episode.
         self.state = self.game.new_state(self.np_random)
         self._summary: dict[str, Any] | None = None
@@ -418,6 +419,10 @@ class TextGameEnv(_TextGameBase, AECEnv):
 
     def _select_next(self) -> None:
         assert self.state is not None
+        if not self._pending:  # the rule in turn-based games: the first role on turn
+            to_move = self.state.to_move
+            self.agent_selection = to_move[0] if to_move else self.agents[0]
+            return
         waiting = [r for r in self.state.to_move if r not in self._pending]
         self.agent_selection = waiting[0] if waiting else self.agents[0]
 
@@ -480,7 +485,21 @@ class TextGameEnv(_TextGameBase, AECEnv):
         self._accumulate_rewards()
 
     def _refresh_infos(self) -> None:
-        self.infos = {a: self._info(a) for a in self.agents}
+        state = self.state
+        assert state is not None
+        if state.done:
+            self.infos = {a: self._info(a) for a in self.agents}
+            return
+        # _info of a running episode, inlined: this runs after every move, for every seat.
+        counts, last_invalid, turn = self.referee.counts, self.referee.last_invalid, state.turn
+        self.infos = {
+            a: {
+                "invalid_moves": counts.get(a, 0),
+                "last_invalid": last_invalid.get(a, ""),
+                "turn": turn,
+            }
+            for a in self.agents
+        }
 
 
 class TextGameParallelEnv(_TextGameBase, ParallelEnv):

@@ -94,7 +94,10 @@ class Transcript:
         self._rendered: dict[str, tuple[int, str]] = {}
 
     def add(self, sender: str, text: str, to: str | None = None) -> Message:
-        message = Message(sender, text, to)
+        # Message(sender, text, to), without the frozen dataclass's per-field __setattr__.
+        message = _new_object(Message)
+        fields = message.__dict__
+        fields["sender"], fields["text"], fields["to"] = sender, text, to
         self.messages.append(message)
         return message
 
@@ -122,6 +125,8 @@ class Transcript:
         self._rendered[role] = (len(messages), text)
         return text
 
+
+_new_object = object.__new__
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
@@ -157,6 +162,10 @@ def split_reasoning(text: str) -> tuple[str, str]:
     return "\n".join(t.strip() for t in thoughts if t.strip()), visible.strip()
 
 
+def _printable(text: str) -> bool:
+    return (text.replace("\n", "") if "\n" in text else text).isprintable()
+
+
 def clean_text(text: str, max_chars: int) -> str:
     """Drop control and invisible formatting characters and bound the length."""
     # The `in` checks skip copies of the (usual) text that has nothing to replace.
@@ -164,7 +173,11 @@ def clean_text(text: str, max_chars: int) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\t" in text:
         text = text.replace("\t", " ")
-    text = _CONTROL.sub("", text)
+    # ASCII text without control characters (the usual reply) has nothing to drop: the
+    # pattern's other ranges are all outside ASCII, and isprintable() is False only for
+    # \x00-\x1f and \x7f there (newlines, which stay, are taken out of the test).
+    if not (text.isascii() and _printable(text)):
+        text = _CONTROL.sub("", text)
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
     text = text.strip()

@@ -8,8 +8,17 @@ import itertools
 import numpy as np
 import pytest
 
-from palaestra.envs.adapter import TextGameEnv
-from palaestra.envs.core import GAME_MASTER, InvalidMove, Transcript, clean_text, split_reasoning
+from palaestra.envs.adapter import _FAST_OBSERVATION, TextGameEnv
+from palaestra.envs.core import (
+    _BLANK_LINES,
+    _CONTROL,
+    GAME_MASTER,
+    InvalidMove,
+    Message,
+    Transcript,
+    clean_text,
+    split_reasoning,
+)
 from palaestra.envs.negotiation.rules import (
     NegotiationGame,
     all_splits,
@@ -20,6 +29,7 @@ from palaestra.envs.negotiation.rules import (
     pool_options,
     value_vectors,
 )
+from palaestra.envs.protocol import Observation
 
 
 class _OutOfBounds(NegotiationGame):
@@ -135,3 +145,84 @@ def test_act_words_found_in_any_case(text, kind):
     state = game.new_state(np.random.default_rng(1))
     state.offer = ("bob", (0, 0, 0))
     assert game.parse(state, "alice", text).kind == kind
+
+
+def _plain_clean(text: str, max_chars: int) -> str:
+    """clean_text as first written: every pattern applied to every text."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = _CONTROL.sub("", text)
+    text = _BLANK_LINES.sub("\n\n", text).strip()
+    return text[:max_chars].rstrip() + " [...]" if len(text) > max_chars else text
+
+
+def test_cleaning_fast_path_agrees_with_the_patterns_on_every_ascii_and_some_unicode():
+    # Every ASCII character (the fast path's domain) and the pattern's non-ASCII ranges.
+    chars = [chr(c) for c in range(128)] + ["\x85", "\u200b", "\u2028", "\ufeff", "é", "→"]
+    for c in chars:
+        for text in (f"a{c}b", f"{c}", f"line\n{c}\nline", f"x{c}\n\n\n\ny"):
+            assert clean_text(text, 1200) == _plain_clean(text, 1200), repr(text)
+    assert clean_text("ok\x07 fine", 1200) == "ok fine"
+
+
+def test_fast_built_records_equal_the_plain_constructors():
+    transcript = Transcript()
+    made = transcript.add("alice", "hi", "bob")
+    assert made == Message("alice", "hi", "bob") and made.channel == Message("a", "b", "c").channel
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.text = "changed"  # still frozen
+    assert _FAST_OBSERVATION  # the fast path is taken: Observation is a plain frozen dataclass
+    env = TextGameEnv(NegotiationGame(), "negotiation-v0")
+    env.reset(seed=4, options={"episode": "e"})
+    env.step("OFFER: book=1 hat=1 ball=1")
+    obs = env.observation_for("bob")
+    plain = Observation(**{f.name: getattr(obs, f.name) for f in dataclasses.fields(obs)})
+    assert obs == plain and hash(obs.turn) == hash(plain.turn) and obs.seat == "e/bob"
+    assert obs.__dict__ == plain.__dict__
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        obs.text = "changed"
+    # The PettingZoo observation dict carries the same text and vector.
+    got = env.observe("bob")
+    assert got["text"] == obs.text
+    assert got["observation"].tolist() == pytest.approx(list(obs.vector))
+
+
+def test_inlined_infos_equal_the_per_seat_info_at_every_step():
+    env = TextGameEnv(NegotiationGame(max_turns=6), "negotiation-v0")
+    env.reset(seed=2)
+    for reply in ["hello", "OFFER: book=99 hat=0 ball=0", "OFFER: book=1 hat=1 ball=1", "ACCEPT"]:
+        env.step(reply)
+        assert env.infos == {a: env._info(a) for a in env.agents}
+    assert env.infos["alice"]["outcome"] == "agreement"
+
+
+def test_generator_built_at_reset_is_default_rng_of_the_seed():
+    env = TextGameEnv(NegotiationGame(), "negotiation-v0")
+    env.reset(seed=11)
+    plain = np.random.default_rng(11)
+    expected = NegotiationGame().new_state(plain)
+    assert (env.state.counts, env.state.values) == (expected.counts, expected.values)
+    assert env.np_random.integers(1 << 60, size=4).tolist() == (
+        plain.integers(1 << 60, size=4).tolist()
+    )
+
+
+def test_thin_order_enforcing_wrapper_behaves_as_pettingzoos():
+    from pettingzoo.utils.env import AECEnv
+    from pettingzoo.utils.wrappers import OrderEnforcingWrapper
+
+    from palaestra.envs import make
+
+    env = make("negotiation-v0")
+    assert isinstance(env, OrderEnforcingWrapper)
+    for name in ("agent_selection", "agents", "infos", "rewards"):
+        with pytest.raises(AttributeError, match="before reset"):
+            getattr(env, name)
+    with pytest.raises(AttributeError):
+        env.last()
+    env.reset(seed=0)
+    env.step("OFFER: book=1 hat=1 ball=1")
+    obs, reward, term, trunc, info = env.last()
+    plain_obs, *plain_rest = AECEnv.last(env)  # PettingZoo's last(), through __getattr__
+    assert obs["text"] == plain_obs["text"] and [reward, term, trunc, info] == plain_rest
+    assert env.agent_selection == env.unwrapped.agent_selection == "bob"
+    assert str(env) == str(env.unwrapped)
