@@ -257,3 +257,12 @@ def test_weight_sync_makes_the_engine_generate_as_the_new_weights(agent):
     finally:
         agent.engine.load_weights(base.model.state_dict().items())
     assert [a.completion_ids for a in agent.act(observations)] == before
+
+
+@needs_vllm
+def test_a_kv_cache_too_small_for_one_request_is_a_clear_error_at_build(palaestra_home):
+    from palaestra.agents.vllm import VLLMEngineError
+
+    # 0.05 MiB holds a few hundred of the tiny model's tokens, not one 2048-token request.
+    with pytest.raises(VLLMEngineError, match=r"could not start an engine for 'tiny'.*memory"):
+        make_agent("vllm:tiny?max_model_len=2048&kv_cache_mb=0.05")
