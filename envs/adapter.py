@@ -411,7 +411,7 @@ class TextGameEnv(_TextGameBase, AECEnv):
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
         self._pending = {}
-        self.infos = {a: self._info(a) for a in self.agents}
+        self._refresh_infos()
         self._select_next()
 
     def observe(self, agent: str) -> dict[str, Any]:

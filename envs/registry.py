@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -78,7 +79,10 @@ class EnvSpec:
         return f"palaestra/{self.gym_name}-{self.version}"
 
     def load(self) -> ModuleType:
-        return importlib.import_module(self.module)
+        # sys.modules first, as import_module does, without its import machinery: make()
+        # runs once per episode, and that machinery cost more than building the game.
+        module = sys.modules.get(self.module)
+        return module if module is not None else importlib.import_module(self.module)
 
     @property
     def game_class(self) -> type[Game]:
@@ -89,7 +93,7 @@ class EnvSpec:
         return getattr(self.load(), "SCRIPTED", {})
 
     def make_game(self, **kwargs: Any) -> Game:
-        return self.game_class(**{**self.kwargs, **kwargs})
+        return self.game_class(**({**self.kwargs, **kwargs} if self.kwargs else kwargs))
 
 
 _REGISTRY: dict[str, EnvSpec] = {}
@@ -182,11 +186,17 @@ def make(env_id: str, parallel: bool = False, wrappers: bool = True, **kwargs: A
             ``max_message_chars``, ``max_cycles``, ``render_mode``, ``max_text``,
             ``action_mode``); all others go to the game.
     """
-    from palaestra.envs.adapter import TextGameEnv, TextGameParallelEnv
-
-    env_spec = spec(env_id)
-    adapter_kwargs = {k: v for k, v in kwargs.items() if k in ADAPTER_KWARGS}
-    game_kwargs = {k: v for k, v in kwargs.items() if k not in ADAPTER_KWARGS}
+    # The adapter (and PettingZoo) load on first use; a function-level `from ... import`
+    # cost more per call than building the game.
+    adapter = sys.modules.get("palaestra.envs.adapter")
+    if adapter is None:
+        adapter = importlib.import_module("palaestra.envs.adapter")
+    env_spec = _REGISTRY.get(env_id) or spec(env_id)
+    if ADAPTER_KWARGS.isdisjoint(kwargs):
+        adapter_kwargs, game_kwargs = {}, kwargs
+    else:
+        adapter_kwargs = {k: v for k, v in kwargs.items() if k in ADAPTER_KWARGS}
+        game_kwargs = {k: v for k, v in kwargs.items() if k not in ADAPTER_KWARGS}
     try:
         game = env_spec.make_game(**game_kwargs)
     except TypeError as err:
@@ -197,8 +207,8 @@ def make(env_id: str, parallel: bool = False, wrappers: bool = True, **kwargs: A
                 f"{env_id} is a sequential game and has no parallel env; "
                 "use make(env_id) for the AEC env"
             )
-        return TextGameParallelEnv(game, env_spec.id, **adapter_kwargs)
-    env = TextGameEnv(game, env_spec.id, **adapter_kwargs)
+        return adapter.TextGameParallelEnv(game, env_spec.id, **adapter_kwargs)
+    env = adapter.TextGameEnv(game, env_spec.id, **adapter_kwargs)
     if wrappers:
         env = _order_enforcing()(env)
     return env
