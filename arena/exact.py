@@ -7,7 +7,7 @@ the agent (see docs/exact-evaluation.md):
 
 * ``scored`` — agents with a batched ``score(observations, candidates)`` (``hf:`` agents):
   each legal move's probability is that of the reply beginning with one of its spellings (the
-  canonical text, the game's aliases, each also Capitalised and UPPER, where the env parses
+  canonical text, the game's aliases, each also Capitalised, where the env parses
   them as that move), at the agent's sampling temperature, renormalised over the legal moves.
   ``invalid_mass`` is what the model puts on replies that begin with none of them:
   ``1 - sum(exp(score))``.
@@ -172,7 +172,7 @@ def _choose_method(agent: Any, method: str) -> str:
 
 def _move_spellings(state: Any) -> list[list[str]]:
     """Per legal move, the reply beginnings scored for it: the canonical text, the game's
-    aliases (``check``/``call``/``fold`` in Kuhn), each also Capitalised and UPPER, kept where
+    aliases (``check``/``call``/``fold`` in Kuhn), each also Capitalised, kept where
     the env parses them as that move. A spelling that extends another one is dropped, so the
     scored events (the reply begins with this text) stay disjoint."""
     from palaestra.envs.core import InvalidMove
@@ -186,7 +186,8 @@ def _move_spellings(state: Any) -> list[list[str]]:
             names += [str(a) for a in aliases(state.state.os_state, state.player, action)]
         variants = []
         for name in names:
-            for text in (name, name.capitalize(), name.upper()):
+            # UPPER-case replies are rare and cost extra rows (multi-token): not scored.
+            for text in (name, name.capitalize()):
                 if text in variants:
                     continue
                 try:
