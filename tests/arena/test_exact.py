@@ -233,6 +233,29 @@ def test_greedy_hf_agent_is_read_from_one_reply_per_state(tiny_path: str):
     assert {s.samples for s in result.states} == {1}
 
 
+def test_agent_policy_feeds_a_best_response_to_any_agent():
+    from palaestra.agents.base import CallableAgent
+    from palaestra.arena.exact import agent_policy
+    from palaestra.envs.openspiel.policies import best_response_agent
+
+    always_bet = CallableAgent(lambda text: "bet", name="always-bet")
+    policy = agent_policy(always_bet, "kuhn-poker-v0", samples=2)
+    br = best_response_agent("kuhn-poker-v0", policy)
+    # Against a player who always bets, the best response folds a Jack and calls otherwise;
+    # its mean gain over the seats is the exploitability.
+    from palaestra.arena.exact import exploitability_of
+
+    gain = exploitability_of(always_bet, "kuhn-poker-v0", samples=2, bootstrap=0)
+    assert (br.values[0] + br.values[1]) / 2 == pytest.approx(gain.exploitability, abs=1e-9)
+    facing_bet_with_jack = {
+        "info_state": "0b",
+        "legal_actions": [0, 1],
+        "candidates": ("pass", "bet"),
+    }
+    obs = Observation(text="", game="kuhn-poker-v0", role="player_1", facts=facing_bet_with_jack)
+    assert br.action_probabilities(obs) == {0: 1.0}
+
+
 def test_bad_game_method_and_arguments():
     from palaestra.arena.exact import exploitability_of
 
