@@ -445,12 +445,16 @@ class TextGameEnv(_TextGameBase, AECEnv):
         if verdict == "penalty":
             self.rewards[agent] = self.referee.invalid_penalty
             payload = self.game.null_move(self.state, agent)
-        self._pending[agent] = payload
-        if all(r in self._pending for r in self.state.to_move):
-            moves, self._pending = self._pending, {}
-            outcome = self.game.apply(self.state, moves)
-            for role, reward in outcome.rewards.items():
-                self.rewards[role] += reward
+        pending = self._pending
+        pending[agent] = payload
+        to_move = self.state.to_move
+        # Everyone on turn has moved (in turn-based games: the one mover has).
+        if (len(to_move) == 1 and to_move[0] == agent) or all(r in pending for r in to_move):
+            self._pending = {}
+            outcome = self.game.apply(self.state, pending)
+            if outcome.rewards:
+                for role, reward in outcome.rewards.items():
+                    self.rewards[role] += reward
             self.cycles += 1
         if self.state.done:
             for role, reward in self.state.returns.items():

@@ -250,6 +250,18 @@ class RoleView:
     facts: Mapping[str, Any] = field(default_factory=dict)
 
 
+def new_role_view(
+    preamble: str, instruction: str, vector: Sequence[float], facts: Mapping[str, Any]
+) -> RoleView:
+    """``RoleView(preamble, instruction, vector, facts)``, built without the frozen
+    dataclass's per-field ``__setattr__`` (a game's view runs at every move)."""
+    view = _new_object(RoleView)
+    fields = view.__dict__
+    fields["preamble"], fields["instruction"] = preamble, instruction
+    fields["vector"], fields["facts"] = vector, facts
+    return view
+
+
 @dataclass(frozen=True)
 class StepOutcome:
     """What applying the moves of one turn produced."""
@@ -308,5 +320,11 @@ class Game(ABC):
         view = view if view is not None else self.view(state, role)
         history = state.transcript.render(role)
         # Never rewrite what the seat already read: an empty transcript is just the heading.
-        text = f"{view.preamble.strip()}\n\nTranscript:" + (f"\n{history}" if history else "")
-        return f"{text}\n\n{view.instruction.strip()}" if view.instruction else text
+        # One f-string per case: the preamble is most of the text, copied once.
+        preamble, instruction = view.preamble.strip(), view.instruction
+        if instruction:
+            instruction = instruction.strip()
+            if history:
+                return f"{preamble}\n\nTranscript:\n{history}\n\n{instruction}"
+            return f"{preamble}\n\nTranscript:\n\n{instruction}"
+        return f"{preamble}\n\nTranscript:\n{history}" if history else f"{preamble}\n\nTranscript:"

@@ -24,6 +24,7 @@ from palaestra.envs.core import (
     InvalidMove,
     RoleView,
     StepOutcome,
+    new_role_view,
     require_int,
 )
 
@@ -391,7 +392,7 @@ class NegotiationGame(Game):
             "protocol": self.protocol,
             "candidates": candidate_moves(state.counts, standing is not None),
         }
-        return RoleView(preamble, instruction, vector, facts)
+        return new_role_view(preamble, instruction, vector, facts)
 
     def summary(self, state: GameState) -> dict[str, Any]:
         assert isinstance(state, NegotiationState)

@@ -226,3 +226,19 @@ def test_thin_order_enforcing_wrapper_behaves_as_pettingzoos():
     assert obs["text"] == plain_obs["text"] and [reward, term, trunc, info] == plain_rest
     assert env.agent_selection == env.unwrapped.agent_selection == "bob"
     assert str(env) == str(env.unwrapped)
+
+
+def test_role_view_built_fast_equals_the_plain_one_and_render_view_its_plain_text():
+    from palaestra.envs.core import RoleView, new_role_view
+
+    assert new_role_view("p", "i", [1.0], {"a": 1}) == RoleView("p", "i", [1.0], {"a": 1})
+    game, state = NegotiationGame(), NegotiationGame().new_state(np.random.default_rng(0))
+    for history in ("", "x"):
+        if history:
+            state.transcript.add("alice", "hello\nthere")
+        rendered = state.transcript.render("bob")
+        for instruction in ("", "  ", " Move. "):
+            view = RoleView(" pre ", instruction, [], {})
+            text = " pre ".strip() + "\n\nTranscript:" + (f"\n{rendered}" if rendered else "")
+            plain = f"{text}\n\n{instruction.strip()}" if instruction else text
+            assert game.render_view(state, "bob", view) == plain
