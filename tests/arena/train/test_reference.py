@@ -110,7 +110,7 @@ def test_full_finetune_moving_reference(tiny, tmp_path):
 
 
 def test_bad_reference_setting_is_refused(tiny, tmp_path):
-    with pytest.raises(ConfigError, match="loss.reference"):
+    with pytest.raises(ConfigError, match=r"loss\.reference"):
         _config(tiny, tmp_path, reference="previous")
-    with pytest.raises(ConfigError, match="loss.reference_every"):
+    with pytest.raises(ConfigError, match=r"loss\.reference_every"):
         _config(tiny, tmp_path, reference="moving", reference_every=0)
