@@ -257,7 +257,12 @@ def _order_enforcing() -> type:
         def __str__(self) -> str:
             return str(self.env)  # as PettingZoo's prints itself
 
-    OrderEnforcing.__name__ = OrderEnforcing.__qualname__ = "OrderEnforcingWrapper"
+    # Named as PettingZoo's prints, and findable here by pickle (as _OrderEnforcing).
+    OrderEnforcing.__name__, OrderEnforcing.__qualname__ = (
+        "OrderEnforcingWrapper",
+        "_OrderEnforcing",
+    )
+    globals()["_OrderEnforcing"] = OrderEnforcing
     _ORDER_ENFORCING.append(OrderEnforcing)
     return OrderEnforcing
 

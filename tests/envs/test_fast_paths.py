@@ -226,6 +226,10 @@ def test_thin_order_enforcing_wrapper_behaves_as_pettingzoos():
     assert obs["text"] == plain_obs["text"] and [reward, term, trunc, info] == plain_rest
     assert env.agent_selection == env.unwrapped.agent_selection == "bob"
     assert str(env) == str(env.unwrapped)
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(env))  # as PettingZoo's wrapper pickles
+    assert isinstance(copy, OrderEnforcingWrapper) and copy.agent_selection == "bob"
 
 
 def test_role_view_built_fast_equals_the_plain_one_and_render_view_its_plain_text():
