@@ -246,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         "note": "shared 2-core machine; other engineers' jobs ran at the same time",
     }
     RESULTS.mkdir(exist_ok=True)
+    if path.exists():  # another invocation may have written players or pairs meanwhile
+        latest = json.loads(path.read_text()).get("selfplay_eval", {})
+        for key in ("players", "head_to_head", "seconds"):
+            result[key] = {**latest.get(key, {}), **result[key]}
+        result["targets"] = targets(result, baselines)
     path.write_text(json.dumps(saved, indent=2) + "\n")
     print(json.dumps(result["targets"], indent=2))
     print(f"wrote {path}")
