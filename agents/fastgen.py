@@ -293,7 +293,7 @@ class FastGenerator:
         self.store = store
         self.pad_id = int(pad_id)
         self.stats = GenerationStats()
-        self._cache_kw, self._keep_kw = _forward_keywords(model)
+        self._cache_kw, self._keep_kw = forward_keywords(model)
 
     # -- forward ---------------------------------------------------------------------------
 
@@ -549,7 +549,7 @@ def _length_groups(rows: Sequence[_Row]) -> list[list[int]]:
     return groups
 
 
-def _forward_keywords(model: Any) -> tuple[str, bool]:
+def forward_keywords(model: Any) -> tuple[str, bool]:
     """The cache keyword of the model's forward (``cache`` in newer transformers, else
     ``past_key_values``) and whether it takes ``logits_to_keep``."""
     base = model

@@ -554,7 +554,7 @@ class HFAgent:
         import torch
         from transformers.cache_utils import DynamicCache
 
-        from palaestra.agents.fastgen import _forward_keywords
+        from palaestra.agents.fastgen import forward_keywords
 
         cache = DynamicCache()
         with torch.no_grad():
@@ -562,7 +562,7 @@ class HFAgent:
                 input_ids=torch.tensor([ids], device=device),
                 use_cache=True,
                 logits_to_keep=1,
-                **{_forward_keywords(self.model)[0]: cache},
+                **{forward_keywords(self.model)[0]: cache},
             )
         return cache
 
@@ -597,9 +597,9 @@ class HFAgent:
         if prefix is not None:
             cache = copy.deepcopy(prefix)
             cache.batch_repeat_interleave(len(rows))
-            from palaestra.agents.fastgen import _forward_keywords
+            from palaestra.agents.fastgen import forward_keywords
 
-            kwargs[_forward_keywords(self.model)[0]] = cache
+            kwargs[forward_keywords(self.model)[0]] = cache
         with torch.no_grad():
             logits = self.model(
                 input_ids=input_ids.to(device),

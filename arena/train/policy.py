@@ -280,6 +280,32 @@ class Policy:
         entropy: bool = False,
         shared_prefix: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """:meth:`row_logprobs` of the samples, each distinct ``(prompt, completion)`` pair
+        computed once and its rows copied to every sample that repeats it (by indexing, so
+        the gradient of every copy reaches the one pass: the result and its gradient are the
+        same as without the merging). Small games repeat a lot: Kuhn poker has 12 prompts, so
+        a minibatch of 64 samples holds at most 24 distinct pairs."""
+        first: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        index, distinct = [], []
+        for s in samples:
+            key = (tuple(s.prompt_ids), tuple(s.completion_ids))
+            if key not in first:
+                first[key] = len(distinct)
+                distinct.append(s)
+            index.append(first[key])
+        if len(distinct) == len(samples):
+            return self.row_logprobs(samples, reference, entropy, shared_prefix)
+        logp, ent, mask = self.row_logprobs(distinct, reference, entropy, shared_prefix)
+        rows = torch.tensor(index)
+        return logp[rows], (ent[rows] if ent is not None else None), mask[rows]
+
+    def row_logprobs(
+        self,
+        samples: Sequence[Sample],
+        reference: bool = False,
+        entropy: bool = False,
+        shared_prefix: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """Log-probs of the samples' completion tokens, right-aligned in ``[B, C]``.
 
         Sequences are left-padded so that every completion ends at the last position; only

@@ -31,6 +31,7 @@ sequence::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -78,7 +79,7 @@ def shared_prefix_logprobs(
     """Completion log-probs as :meth:`Policy.logprobs` returns them, shared tokens once.
 
     Args:
-        model: A causal LM (or a peft model around one) that accepts a ``cache``.
+        model: A causal LM (or a peft model around one) that accepts a key/value cache.
         samples: The minibatch.
         pad_id: Token id written in padding positions (masked out).
         temperature: Logits are divided by it, as in sampling.
@@ -94,6 +95,9 @@ def shared_prefix_logprobs(
     """
     from transformers import DynamicCache
 
+    from palaestra.agents.fastgen import forward_keywords
+
+    cache_kw = forward_keywords(model)[0]  # ``cache`` in transformers 5, else ``past_key_values``
     longest = shared_prefix_length(samples)
     n = longest if prefix_length is None else prefix_length
     if not 1 <= n <= longest:
@@ -123,7 +127,7 @@ def shared_prefix_logprobs(
     cache = DynamicCache(
         ddp_cache_data=[
             (layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1))
-            for layer in out.cache.layers
+            for layer in _cache_of(out).layers
         ]
     )
 
@@ -141,7 +145,7 @@ def shared_prefix_logprobs(
         input_ids=ids.to(device),
         attention_mask=attention.to(device),
         position_ids=(n + (mask1.cumsum(-1) - 1).clamp(min=0)).to(device),
-        cache=cache,
+        **{cache_kw: cache},
         use_cache=True,
         logits_to_keep=1,
     )
@@ -152,7 +156,7 @@ def shared_prefix_logprobs(
     cache = DynamicCache(
         ddp_cache_data=[
             (layer.keys.index_select(0, index), layer.values.index_select(0, index))
-            for layer in out.cache.layers
+            for layer in _cache_of(out).layers
         ]
     )
     c_max = max(len(s.completion_ids) for s in samples)
@@ -175,7 +179,7 @@ def shared_prefix_logprobs(
         input_ids=ids.to(device),
         attention_mask=attention.to(device),
         position_ids=positions.to(device),
-        cache=cache,
+        **{cache_kw: cache},
         use_cache=True,
     )
     # Target t of a row is predicted by the output at t - 1, except a completion's first
@@ -187,3 +191,10 @@ def shared_prefix_logprobs(
     logp = logp_all.gather(-1, targets.to(device).unsqueeze(-1)).squeeze(-1).cpu()
     ent = -(logp_all.exp() * logp_all).sum(-1).cpu() if entropy else None
     return logp * mask, (ent * mask if ent is not None else None), mask
+
+
+def _cache_of(out: Any) -> Any:
+    """The key/value cache a forward returned (``cache`` in transformers 5, else
+    ``past_key_values``)."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values

@@ -164,19 +164,30 @@ class GameWriter:
             return state.information_state_string(player)
         return ""
 
-    def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
-        """This turn's instruction for ``player`` (``legal`` is empty off turn)."""
-        role = self.roles[player]
+    #: How the end of an episode is announced in the instruction.
+    over_text = "The game is over."
+
+    def lead_text(self, state: Any, player: int) -> str:
+        """What opens every instruction: by default OpenSpiel's view of the position."""
         view = self.current_view(state, player).rstrip()
-        shown = f"What you see now:\n{view}\n\n" if view else ""
-        if state.is_terminal():
-            return f"{shown}The game is over. Your payoff: {signed(state.returns()[player])}."
-        if not legal:
-            return f"{shown}Wait: {self.roles[state.current_player()]} is to move."
+        return f"What you see now:\n{view}\n\n" if view else ""
+
+    def turn_text(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
+        """The instruction when ``player`` is to move (after :meth:`lead_text`)."""
         return (
-            f"{shown}Your move, {role}. Reply with exactly one of these moves: "
+            f"Your move, {self.roles[player]}. Reply with exactly one of these moves: "
             f"{', '.join(legal.values())}."
         )
+
+    def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
+        """This turn's instruction for ``player`` (``legal`` is empty off turn): the lead,
+        then the payoff once it is over, whose turn it is off turn, or :meth:`turn_text`."""
+        lead = self.lead_text(state, player)
+        if state.is_terminal():
+            return f"{lead}{self.over_text} Your payoff: {signed(state.returns()[player])}."
+        if not legal:
+            return f"{lead}Wait: {self.roles[state.current_player()]} is to move."
+        return lead + self.turn_text(state, player, legal)
 
 
 def payoffs_text(roles: Sequence[str], returns: Sequence[float]) -> str:

@@ -9,7 +9,6 @@ from palaestra.envs.openspiel.writers import (
     GameWriter,
     Note,
     payoffs_text,
-    signed,
     winner_and_loser,
 )
 
@@ -98,14 +97,20 @@ class KuhnText(GameWriter):
             how = f"Showdown: {winner} has the higher card and takes the pot."
         return [(f"{how} {payoffs_text(self.roles, returns)}", None)]
 
-    def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
-        if state.is_terminal():
-            return f"The hand is over. Your payoff: {signed(state.returns()[player])}."
-        if not legal:
-            return f"Wait: {self.roles[state.current_player()]} is to move."
+    over_text = "The hand is over."
+
+    def lead_text(self, state: Any, player: int) -> str:
+        return ""  # the transcript and the turn text say it all
+
+    def turn_text(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
         role, other = self.roles[player], self.roles[1 - player]
         if self._facing_bet(state):
             situation = f"{other} has bet 1 chip: pass to fold, or bet to call."
         else:
             situation = "Nobody has bet: pass to check, or bet 1 chip."
-        return f"Your move, {role}. {situation} Reply with one word: pass or bet."
+        # The card is restated next to the decision: the preamble's "Your card is ..." is
+        # hundreds of tokens back, and a small model reads what is near the question.
+        card = KUHN_CARDS[self._card(state, player)]
+        return (
+            f"Your move, {role}. You hold the {card}. {situation} Reply with one word: pass or bet."
+        )

@@ -10,7 +10,6 @@ from palaestra.envs.openspiel.writers import (
     GameWriter,
     Note,
     payoffs_text,
-    signed,
     winner_and_loser,
 )
 
@@ -129,11 +128,12 @@ class LeducText(GameWriter):
             how = f"Showdown: {winner} has the better hand and takes the pot."
         return [(f"{how} {payoffs_text(self.roles, returns)}", None)]
 
-    def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
-        if state.is_terminal():
-            return f"The hand is over. Your payoff: {signed(state.returns()[player])}."
-        if not legal:
-            return f"Wait: {self.roles[state.current_player()]} is to move."
+    over_text = "The hand is over."
+
+    def lead_text(self, state: Any, player: int) -> str:
+        return ""
+
+    def turn_text(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
         role, other = self.roles[player], self.roles[1 - player]
         round_no, put_in, _ = self._public(state, player)
         to_call, size = max(put_in) - put_in[player], 2 * round_no

@@ -9,7 +9,6 @@ from palaestra.envs.openspiel.writers import (
     GameWriter,
     Note,
     payoffs_text,
-    signed,
     winner_and_loser,
 )
 
@@ -131,11 +130,10 @@ class LiarsDiceText(GameWriter):
         text = f"The dice are counted: the bid of {bid} {verdict}, so {winner} wins."
         return [(f"{text} {payoffs_text(self.roles, returns)}", None)]
 
-    def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
-        if state.is_terminal():
-            return f"The game is over. Your payoff: {signed(state.returns()[player])}."
-        if not legal:
-            return f"Wait: {self.roles[state.current_player()]} is to move."
+    def lead_text(self, state: Any, player: int) -> str:
+        return ""
+
+    def turn_text(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
         last = self._last_bid(state)
         said = "No bid yet." if last is None else f"The last bid: {self.bid_name(last)}."
         return (

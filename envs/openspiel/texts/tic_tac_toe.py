@@ -9,7 +9,6 @@ from palaestra.envs.openspiel.writers import (
     GameWriter,
     Note,
     payoffs_text,
-    signed,
     winner_and_loser,
 )
 
@@ -78,13 +77,11 @@ class TicTacToeText(GameWriter):
         rows = state.observation_string(0).split("\n")
         return "\n---+---+---\n".join(" " + " | ".join(row) for row in rows)
 
-    def instruction(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
-        board = f"The board now:\n{self.board(state)}\n\n"
-        if state.is_terminal():
-            return f"{board}The game is over. Your payoff: {signed(state.returns()[player])}."
-        if not legal:
-            return f"{board}Wait: {self.roles[state.current_player()]} is to move."
+    def lead_text(self, state: Any, player: int) -> str:
+        return f"The board now:\n{self.board(state)}\n\n"
+
+    def turn_text(self, state: Any, player: int, legal: Mapping[int, str]) -> str:
         return (
-            f"{board}Your move, {self.roles[player]}. Empty cells: {', '.join(legal.values())}. "
+            f"Your move, {self.roles[player]}. Empty cells: {', '.join(legal.values())}. "
             "Reply with one cell name."
         )

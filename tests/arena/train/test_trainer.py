@@ -163,3 +163,34 @@ def test_trainer_forward_reproduces_the_sampling_logprobs(tiny, tmp_path):
     for row, s in enumerate(samples):  # so the importance ratio starts at 1
         got = logp[row, -len(s.logprobs) :]
         assert torch.allclose(got, torch.tensor(s.logprobs), atol=1e-4)
+
+
+def test_repeated_samples_are_computed_once_with_the_same_values_and_gradients(tiny, tmp_path):
+    from dataclasses import replace
+
+    from palaestra.arena.train.samples import build_samples
+
+    trainer = Trainer(_config(tiny, tmp_path))
+    records = list(trainer.runner.run(trainer.rollout_jobs()))
+    base = build_samples(records, {"policy"}, trainer.config)[:3]
+    samples = [base[0], base[1], replace(base[0], advantage=-2.0), base[2], base[1]]
+    policy = trainer.policy
+    calls = []
+    real = policy.row_logprobs
+    policy.row_logprobs = lambda rows, *a: calls.append(len(rows)) or real(rows, *a)
+
+    def loss_and_grads(fn):
+        trainer.optimizer.zero_grad(set_to_none=True)
+        logp, ent, mask = fn(samples, False, True, False)
+        weights = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])[:, None]
+        (weights * (logp + 0.1 * ent) * mask).sum().backward()
+        grads = [p.grad.clone() for p in policy.parameters() if p.grad is not None]
+        return logp.detach(), grads
+
+    merged, merged_grads = loss_and_grads(policy.logprobs)
+    assert calls == [3]  # five samples, three distinct (prompt, completion) pairs
+    plain, plain_grads = loss_and_grads(real)
+    assert torch.allclose(merged, plain, atol=1e-5)
+    assert merged_grads and len(merged_grads) == len(plain_grads)
+    for a, b in zip(merged_grads, plain_grads):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
