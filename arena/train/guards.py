@@ -22,7 +22,12 @@ Every step logs reward, KL, entropy, response length, invalid-move rate, clip fr
 * the invalid-move rate (``train/invalid_rate``) averages at least ``max_invalid_rate`` over
   the last ``window`` steps, or has risen by ``max_invalid_rise`` above its mean over the
   first ``window`` steps (the policy is learning to break the rules, e.g. shorter replies
-  that dodge a length cost but no longer parse).
+  that dodge a length cost but no longer parse);
+* with ``vllm:`` rollouts, the mean gap between the trainer's and the engine's log-probs of
+  the sampled tokens (``train/engine_logp_gap``) exceeds ``max_engine_gap`` at a step: the
+  engine samples from a policy the trainer does not compute (weights that did not reach it,
+  another dtype, ``top_k``/``top_p`` truncation), and the truncated importance weights then
+  discard much of the update.
 """
 
 from __future__ import annotations
@@ -116,6 +121,7 @@ class Guards:
                 )
         warnings.extend(self._check_kl(metrics.get("train/kl")))
         warnings.extend(self._check_invalid(metrics.get("train/invalid_rate")))
+        warnings.extend(self._check_engine_gap(metrics))
         for w in warnings:
             log.warning(w)
         return warnings
@@ -133,6 +139,18 @@ class Guards:
             f"KL to the reference averaged {mean:.3g} per token over the last {len(window)} "
             f"steps (above max_kl {limit:g}): the policy has drifted far from its start; "
             "raise loss.kl_coef or lower the learning rate"
+        ]
+
+    def _check_engine_gap(self, metrics: dict[str, Any]) -> list[str]:
+        gap, limit = metrics.get("train/engine_logp_gap"), self.config.max_engine_gap
+        if not isinstance(gap, (int, float)) or gap != gap or limit is None or gap <= limit:
+            return []
+        truncated = metrics.get("train/tis_truncated")
+        cut = f"; {truncated:.0%} of the tokens' IS weights were truncated" if truncated else ""
+        return [
+            f"the trainer's and the rollout engine's log-probs of the sampled tokens differ by "
+            f"{gap:.3g} on average (above max_engine_gap {limit:g}){cut}: the engine samples "
+            "from another policy (weights not synced, another dtype, top_k/top_p truncation)"
         ]
 
     def _check_invalid(self, rate: Any) -> list[str]:

@@ -13,6 +13,12 @@ Tensors are ``[batch, tokens]`` with a 0/1 ``mask`` marking completion tokens. P
 Normalisation: ``token`` averages over every completion token in the batch; ``sequence``
 averages within each completion, then over completions (each reply counts the same whatever
 its length). ``weights`` (replay importance weights) scale each sample's terms.
+
+Truncated importance sampling (verl's TIS; Yao et al. 2025, "Your efficient RL framework
+secretly brings you off-policy RL training"): when another engine sampled the tokens, ``old``
+is the trainer's own log-prob of them and ``token_weights`` = ``min(exp(logp_old -
+logp_engine), C)`` (:func:`truncated_is_weights`) scales each token's clipped surrogate, as
+verl scales its policy-gradient loss (the KL and entropy terms are left as they are).
 """
 
 from __future__ import annotations
@@ -50,6 +56,45 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor, normalisation: str) ->
     raise ValueError(f"normalisation must be 'token' or 'sequence', got {normalisation!r}")
 
 
+@dataclass
+class EngineGap:
+    """The gap between the trainer's and the rollout engine's log-probs of the sampled tokens.
+
+    Attributes:
+        weights: ``[B, T]`` truncated importance weights (0 on padding).
+        gap: Mean ``|logp_trainer - logp_engine|`` over the tokens.
+        weight: Mean weight over the tokens.
+        truncated: Fraction of the tokens whose weight was cut to the cap.
+    """
+
+    weights: torch.Tensor
+    gap: float
+    weight: float
+    truncated: float
+
+
+def truncated_is_weights(
+    trainer_logp: torch.Tensor, engine_logp: torch.Tensor, mask: torch.Tensor, cap: float | None
+) -> EngineGap:
+    """Per-token ``min(exp(trainer_logp - engine_logp), cap)`` (``cap=None``: all 1) and the
+    gap figures over ``mask``."""
+    mask = mask.to(trainer_logp.dtype)
+    d = (trainer_logp - engine_logp) * mask
+    raw = torch.exp(d)
+    if cap is None:
+        weights, cut = torch.ones_like(raw), torch.zeros_like(raw)
+    else:
+        weights, cut = raw.clamp(max=cap), (raw > cap).to(raw.dtype)
+    weights = weights * mask
+    n = mask.sum().clamp(min=1.0)
+    return EngineGap(
+        weights=weights,
+        gap=float(d.abs().sum() / n),
+        weight=float(weights.sum() / n),
+        truncated=float((cut * mask).sum() / n),
+    )
+
+
 def policy_loss(
     logp: torch.Tensor,
     old_logp: torch.Tensor,
@@ -64,6 +109,7 @@ def policy_loss(
     entropy_coef: float = 0.0,
     weights: torch.Tensor | None = None,
     normalisation: str = "token",
+    token_weights: torch.Tensor | None = None,
 ) -> LossParts:
     """The clipped surrogate with KL and entropy terms.
 
@@ -80,12 +126,16 @@ def policy_loss(
         entropy_coef: Coefficient of the entropy bonus.
         weights: ``[B]`` importance weights of the samples (prioritised replay).
         normalisation: ``"token"`` or ``"sequence"``.
+        token_weights: ``[B, T]`` truncated importance weights of the clipped surrogate
+            (:func:`truncated_is_weights`; ``None``: 1).
     """
     mask = mask.to(logp.dtype)
     adv = advantages.to(logp.dtype).unsqueeze(-1)
     ratio = torch.exp(logp - old_logp)
     clipped = torch.clamp(ratio, 1.0 - clip_low, 1.0 + clip_high)
     per_token = -torch.minimum(ratio * adv, clipped * adv)
+    if token_weights is not None:
+        per_token = per_token * token_weights.to(logp.dtype)
     kl = torch.zeros_like(per_token)
     if kl_coef > 0.0:
         if ref_logp is None:
@@ -101,6 +151,8 @@ def policy_loss(
         outside = ((ratio < 1.0 - clip_low) | (ratio > 1.0 + clip_high)).to(logp.dtype)
         ent = entropy if entropy is not None else torch.zeros_like(logp)
         pg = -torch.minimum(ratio * adv, clipped * adv)
+        if token_weights is not None:
+            pg = pg * token_weights.to(logp.dtype)
         parts = LossParts(
             loss=loss,
             policy=float(masked_mean(pg, mask, normalisation)),

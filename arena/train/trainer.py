@@ -10,6 +10,10 @@ One step:
    by the configured baseline; zero-advantage samples dropped; replayed samples added.
 3. **Update**: ``epochs`` passes over the batch in minibatches; clipped-ratio loss with k3 KL
    to the reference (computed once per batch) and an entropy bonus; gradient clipping; AdamW.
+   With a ``vllm:`` policy the ratio's ``old`` log-probs are the trainer's own, recomputed
+   before the update, and truncated importance sampling corrects for the engine's
+   (``loss.tis_cap``); the gap is logged as ``train/engine_logp_gap``. After the update the
+   engine gets the new weights (``time/weight_sync_s``).
 4. **Book-keeping**: league results, snapshots, curriculum, guards, evaluation every
    ``eval.every`` steps, ``metrics.jsonl``, checkpoints every ``checkpoint.every`` steps.
 
@@ -42,7 +46,7 @@ from palaestra.arena.train.curriculum import Curriculum
 from palaestra.arena.train.evaluation import seat_metrics
 from palaestra.arena.train.guards import Guards
 from palaestra.arena.train.league import INITIAL, SELF, League, match_score
-from palaestra.arena.train.losses import policy_loss
+from palaestra.arena.train.losses import policy_loss, truncated_is_weights
 from palaestra.arena.train.policy import POLICY_NAME, Policy
 from palaestra.arena.train.replay import ReplayBuffer
 from palaestra.arena.train.samples import Sample, assign_advantages, build_samples
@@ -57,6 +61,11 @@ WARM_START_FILE = "warm_start.pt"
 TRAIN_DEFAULTS = {"invalid_move": "forfeit"}
 #: A checkpoint's moving KL reference (``loss.reference: moving``).
 REFERENCE_FILE = "reference.pt"
+
+
+class RolloutEngineError(RuntimeError):
+    """The policy's rollout engine failed (died, ran out of memory, refused the weights); the
+    run stopped after writing a checkpoint to resume from."""
 
 
 def _roles(env_id: str, kwargs: dict[str, Any]) -> tuple[str, ...]:
@@ -222,8 +231,49 @@ class Trainer:
             self.league.record(opponent, match_score(float(record.returns[seat]), max(others)))
 
     # -- update -----------------------------------------------------------------------------
-    def update(self, batch: Sequence[Sample]) -> dict[str, float]:
-        """``epochs`` passes of minibatch updates over ``batch``; returns the mean metrics."""
+    def behaviour_logprobs(self, samples: Sequence[Sample]) -> list[torch.Tensor]:
+        """The trainer's log-probs of each sample's completion tokens under the current weights
+        (no gradient): the behaviour policy as transformers computes it."""
+        out: list[torch.Tensor] = []
+        size = self.config.optim.minibatch_size
+        with torch.no_grad():
+            for start in range(0, len(samples), size):
+                chunk = samples[start : start + size]
+                logp, _, _ = self.policy.logprobs(
+                    chunk, shared_prefix=self.config.optim.shared_prefix
+                )
+                out.extend(row[-len(s.completion_ids) :] for row, s in zip(logp, chunk))
+        return out
+
+    def engine_gap(
+        self, samples: Sequence[Sample], behaviour: Sequence[torch.Tensor]
+    ) -> dict[str, float]:
+        """``train/engine_logp_gap`` (mean |trainer - engine| log-prob over the sampled tokens),
+        ``train/tis_weight`` (mean truncated IS weight) and ``train/tis_truncated`` (fraction
+        of the tokens at the cap)."""
+        trainer = torch.cat([b.float() for b in behaviour])
+        engine = torch.cat([torch.tensor(s.logprobs[: len(s.completion_ids)]) for s in samples])
+        gap = truncated_is_weights(trainer, engine, torch.ones_like(trainer),
+                                   self.config.loss.tis_cap)  # fmt: skip
+        return {
+            "train/engine_logp_gap": gap.gap,
+            "train/tis_weight": gap.weight,
+            "train/tis_truncated": gap.truncated,
+        }
+
+    def update(
+        self, batch: Sequence[Sample], behaviour: Sequence[torch.Tensor] | None = None
+    ) -> dict[str, float]:
+        """``epochs`` passes of minibatch updates over ``batch``; returns the mean metrics.
+
+        Args:
+            batch: The samples.
+            behaviour: The trainer's own log-probs of each sample's tokens before the update
+                (:meth:`behaviour_logprobs`), when another engine sampled them: they are the
+                ratio's ``old``, and each token's surrogate is weighted by the truncated
+                importance weight against the engine's ``Sample.logprobs``. ``None``: ``old``
+                is ``Sample.logprobs`` and no weight.
+        """
         cfg = self.config
         if not batch:
             return {}
@@ -250,12 +300,20 @@ class Trainer:
                 )
                 width = mask.shape[1]
                 old = torch.zeros_like(mask)
+                engine = torch.zeros_like(mask)
                 ref_logp = torch.zeros_like(mask) if ref else None
                 for row, (i, s) in enumerate(zip(idx, chunk)):
                     c = len(s.completion_ids)
-                    old[row, width - c :] = torch.tensor(s.logprobs[:c])
+                    engine[row, width - c :] = torch.tensor(s.logprobs[:c])
+                    old[row, width - c :] = engine[row, width - c :]
+                    if behaviour is not None:
+                        old[row, width - c :] = behaviour[i]
                     if ref_logp is not None:
                         ref_logp[row, width - c :] = ref[i]
+                token_weights = None
+                if behaviour is not None:
+                    token_weights = truncated_is_weights(old, engine, mask,
+                                                         cfg.loss.tis_cap).weights  # fmt: skip
                 parts = policy_loss(
                     logp,
                     old,
@@ -269,6 +327,7 @@ class Trainer:
                     entropy_coef=cfg.loss.entropy_coef,
                     weights=torch.tensor([s.weight for s in chunk]),
                     normalisation=cfg.loss.normalisation,
+                    token_weights=token_weights,
                 )
                 self.optimizer.zero_grad(set_to_none=True)
                 parts.loss.backward()
@@ -300,6 +359,9 @@ class Trainer:
         stage = self.curriculum.current
         records = list(self.runner.run(self.rollout_jobs()))
         rollout_seconds = time.perf_counter() - started
+        failure = self._engine_failure(records)
+        if failure is not None:
+            self._stop(f"the policy's rollout engine failed at step {self.step + 1}: {failure}")
         if cfg.log_episodes:
             with self.episodes_path.open("a") as f:
                 f.writelines(r.to_json() + "\n" for r in records)
@@ -316,9 +378,20 @@ class Trainer:
             batch.append(Sample(**{**asdict(s), "weight": float(w)}))
         self.replay.add(fresh, [s.advantage for s in fresh])
         update_started = time.perf_counter()
-        update = self.update(batch)
+        behaviour, gap = None, {}
+        if self.policy.engine is not None:  # another engine sampled: recompute, then TIS
+            behaviour = self.behaviour_logprobs(batch)
+            if fresh:
+                gap = self.engine_gap(fresh, behaviour[: len(fresh)])
+            elif samples:  # nothing to learn from this step, but the guard still watches
+                gap = self.engine_gap(samples, self.behaviour_logprobs(samples))
+        update = self.update(batch, behaviour)
         update_seconds = time.perf_counter() - update_started
         self.step += 1
+        try:
+            sync_seconds = self.policy.sync_engine()
+        except RuntimeError as err:
+            self._stop(f"after the update of step {self.step}: {err}")
         if cfg.loss.reference == "moving" and self.step % cfg.loss.reference_every == 0:
             self.policy.refresh_reference()
 
@@ -354,9 +427,11 @@ class Trainer:
             else 0.0,
             "time/rollout_s": rollout_seconds,
             "time/update_s": update_seconds,
+            "time/weight_sync_s": sync_seconds,
             "time/tokens_per_s": tokens / rollout_seconds if rollout_seconds > 0 else 0.0,
         }
         metrics.update({f"train/{k}": v for k, v in update.items()})
+        metrics.update(gap)
         for name in self.league.records:
             metrics[f"league/{name}/win_rate"] = self.league.win_rate(name)
         if cfg.eval.every and (self.step % cfg.eval.every == 0 or self.step == cfg.steps):
@@ -373,6 +448,28 @@ class Trainer:
         if self.step % cfg.checkpoint.every == 0:
             self.save_checkpoint()
         return metrics
+
+    def _engine_failure(self, records: Sequence[EpisodeRecord]) -> str | None:
+        """Why the policy's rollout engine failed during these rollouts, if it did."""
+        engine = self.policy.engine
+        if engine is None:
+            return None
+        if engine.dead is not None:
+            return engine.dead
+        for record in records:
+            for error in record.errors:
+                if error.get("agent") == POLICY_NAME and "generation failed" in error["error"]:
+                    return error["error"]
+        return None
+
+    def _stop(self, reason: str) -> None:
+        """Write a checkpoint of the state so far and stop the run with ``reason``."""
+        path = self.save_checkpoint()
+        log.error("%s; checkpoint written to %s", reason, path)
+        raise RolloutEngineError(
+            f"{reason}. The run stopped after writing a checkpoint of step {self.step} to "
+            f"{path}; nothing before it is lost: fix the cause and continue with --resume"
+        )
 
     def run(self, steps: int | None = None) -> list[dict[str, Any]]:
         """Train until ``config.steps`` (or ``steps`` more steps); returns their metrics.
@@ -422,7 +519,7 @@ class Trainer:
             row.update({f"base/{k}": v for k, v in self.evaluate().items()})
         from palaestra.agents import make_agent
 
-        agent = self.policy.agent
+        agent = self.policy.hf_agent  # renders as the rollout agent does, on the trained module
         eos = agent.eos_ids()[:1]
         tokenizer = self.policy.tokenizer
         specs = [ws.teacher] if isinstance(ws.teacher, str) else list(ws.teacher)
@@ -554,7 +651,7 @@ class Trainer:
             if game.env not in EXACT_GAMES:
                 continue
             kwargs = {k: v for k, v in game.kwargs.items() if k not in ADAPTER_KWARGS}
-            result = exploitability_of(self.policy.agent, game.env, **kwargs)
+            result = exploitability_of(self.policy.hf_agent, game.env, **kwargs)
             out[f"eval/{game.env}/exploitability"] = result.exploitability
             out[f"eval/{game.env}/nash_conv"] = result.nash_conv
             out[f"eval/{game.env}/invalid_mass"] = result.invalid_mass
@@ -644,6 +741,7 @@ class Trainer:
         self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
         if (folder / REFERENCE_FILE).exists():
             self.policy.load_reference_state(torch.load(folder / REFERENCE_FILE, weights_only=True))
+        self.policy.sync_engine()
         self.step = int(state["step"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
