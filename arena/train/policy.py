@@ -99,9 +99,11 @@ class Policy:
     Args:
         config: Model spec and fine-tuning mode.
         seed: Base sampling seed (unless the spec sets one).
+        engine: Start the rollout engine of a ``vllm:`` spec (``False``: the policy samples
+            with the trained module, as under ``hf:``, e.g. to rate a run's checkpoints).
     """
 
-    def __init__(self, config: PolicyConfig, seed: int = 0) -> None:
+    def __init__(self, config: PolicyConfig, seed: int = 0, *, engine: bool = True) -> None:
         from palaestra.agents.models import load_pretrained, resolve_model
 
         body, options = split_spec(config.spec)
@@ -128,7 +130,7 @@ class Policy:
         self.rollout_engine = scheme
         #: The engine behind :attr:`agent` when it is not the trained module (``vllm:``).
         self.engine: RolloutEngine | None = None
-        if scheme == "vllm":
+        if scheme == "vllm" and engine:
             from palaestra.agents.vllm import VLLMUnavailableError, import_vllm, resolve_vllm_model
 
             try:  # fail now, naming the install command, not after loading the model
@@ -139,6 +141,11 @@ class Policy:
                 ) from err
             # The engine's model (vllm:tiny is tiny-vllm): the trainer must train the same one.
             self.path = resolve_vllm_model(model_ref)
+        elif scheme == "vllm":  # the same model as the engine would run, on transformers
+            from palaestra.agents.vllm import resolve_vllm_model
+
+            self.path = resolve_vllm_model(model_ref)
+            self.rollout_engine = "hf"
         else:
             self.path = resolve_model(model_ref)
         model, self.tokenizer = load_pretrained(self.path, device=device, dtype=dtype)
@@ -166,7 +173,7 @@ class Policy:
                                 train=True, **sampling)  # fmt: skip
         #: The agent that plays the policy's seats in rollouts.
         self.agent: Any = self.hf_agent
-        if scheme == "vllm":
+        if self.rollout_engine == "vllm":
             self.agent = self._vllm_agent(model_ref, options, sampling)
             self.engine = self.agent.engine
             self.sync_engine()  # the engine loaded the checkpoint; the trainer may differ

@@ -263,3 +263,16 @@ def test_config_accepts_hf_and_vllm_policies_only(tiny, tmp_path):
         _config(tiny, tmp_path, policy={"spec": "openai:gpt@http://x"})
     with pytest.raises(ConfigError, match="tis_cap"):
         _config(tiny, tmp_path, loss={"tis_cap": 0.5})
+
+
+def test_a_vllm_policy_without_its_engine_samples_on_transformers(tmp_path, monkeypatch):
+    from palaestra.agents.hf import HFAgent
+    from palaestra.arena.train.policy import Policy
+
+    monkeypatch.setenv("PALAESTRA_HOME", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "vllm", None)  # no vLLM needed
+    policy = Policy(PolicyConfig(spec="vllm:tiny?temperature=0.5"), engine=False)
+    assert policy.engine is None and policy.rollout_engine == "hf"
+    assert isinstance(policy.agent, HFAgent) and policy.agent.temperature == 0.5
+    assert policy.path.endswith("tiny-vllm")  # the model the engine would have run
+    assert policy.sync_engine() == 0.0

@@ -1,0 +1,176 @@
+"""One training step (rollout, update, weight sync) with each rollout engine, side by side.
+
+    python benchmarks/train_step_engines.py                  # hf: and vllm:, negotiation-short
+    python benchmarks/train_step_engines.py --engines hf --episodes 4 --steps 1
+
+Runs in a venv that has vLLM (``make install-vllm VENV=...``; the ``hf:`` run uses the same
+venv, so both read the same transformers). Each engine runs in a child process of its own, one
+after the other (one engine in memory at a time; nothing cached between them): the child
+builds the trainer from ``benchmarks/learning/negotiation-short.yaml`` with the policy spec's
+engine replaced, ``--episodes`` episodes a step (groups of ``--group-size``), zero-advantage
+samples kept (so that both engines update on the same number of samples), no evaluation and
+no checkpoint, then times ``--steps`` training steps and, on ``vllm:``, ``--syncs`` more weight
+syncs on their own. Per step it records wall and CPU seconds (the process's, every thread) of
+the whole step and the trainer's own split (``time/rollout_s``, ``time/update_s``,
+``time/weight_sync_s``), the policy's tokens, the engine log-prob gap; per run the start-up
+(model load, engine start), the peak memory and the load average. The machine is shared:
+read the figures with the load beside them. Writes
+``benchmarks/results/train_step_engines.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+CONFIG = ROOT / "learning" / "negotiation-short.yaml"
+OUT = ROOT / "results" / "train_step_engines.json"
+
+
+def child(args: argparse.Namespace) -> dict[str, Any]:
+    """Build the trainer with ``args.engine`` rollouts and time its steps."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from palaestra.agents.specs import split_spec
+    from palaestra.arena.train.config import load_config, parse_config
+    from palaestra.arena.train.trainer import Trainer
+
+    base = load_config(args.config).model_dump()
+    body, options = split_spec(base["policy"]["spec"])
+    _, _, model = body.partition(":")
+    options["max_new_tokens"] = args.max_new_tokens
+    query = "&".join(f"{k}={v}" for k, v in options.items())
+    data = {
+        **base,
+        "run_dir": tempfile.mkdtemp(prefix=f"train-step-{args.engine}-"),
+        "steps": args.steps,
+        "episodes_per_step": args.episodes,
+        "group_size": args.group_size,
+        "policy": {**base["policy"], "spec": f"{args.engine}:{args.model or model}?{query}"},
+        "replay": {**base["replay"], "drop_zero_advantage": False},
+        "eval": {**base["eval"], "every": 0},
+        "checkpoint": {**base["checkpoint"], "every": 10_000},
+        "warm_start": None,
+        "log_episodes": False,
+    }
+    config = parse_config(data)
+    load_before = os.getloadavg()
+    wall, cpu = time.perf_counter(), time.process_time()
+    trainer = Trainer(config)
+    startup = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+    engine = trainer.policy.engine
+    if engine is not None:
+        startup["engine_start_s"] = engine.start_seconds
+    steps = []
+    for _ in range(args.steps):
+        wall, cpu, load = time.perf_counter(), time.process_time(), os.getloadavg()
+        m = trainer.train_step()
+        steps.append(
+            {
+                "wall_s": time.perf_counter() - wall,
+                "cpu_s": time.process_time() - cpu,
+                "load_before": load,
+                "samples": m["train/samples"],
+                "policy_tokens_mean": m["train/length"],
+                **{k: m[k] for k in m if k.startswith("time/")},
+                **{k: m[k] for k in ("train/engine_logp_gap", "train/tis_weight") if k in m},
+            }
+        )
+        print(json.dumps(steps[-1]), file=sys.stderr, flush=True)
+    syncs = []
+    for _ in range(args.syncs if engine is not None else 0):
+        wall, cpu = time.perf_counter(), time.process_time()
+        trainer.policy.sync_engine()
+        syncs.append({"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu})
+    params = sum(t.numel() for _, t in trainer.policy.engine_weights())
+    return {
+        "engine": args.engine,
+        "spec": config.policy.spec,
+        "dtype": str(trainer.policy.dtype),
+        "synced_parameters": params,
+        "startup": startup,
+        "steps": steps,
+        "weight_syncs": syncs,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", default=str(CONFIG))
+    parser.add_argument("--engines", nargs="+", default=["hf", "vllm"])
+    parser.add_argument("--engine", help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--model", default=None, help="override the config's model")
+    parser.add_argument("--episodes", type=int, default=8)
+    parser.add_argument("--group-size", type=int, default=4)
+    parser.add_argument("--max-new-tokens", type=int, default=24)
+    parser.add_argument("--steps", type=int, default=1)
+    parser.add_argument("--syncs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=str(OUT))
+    args = parser.parse_args()
+    if args.engine:
+        print(json.dumps(child(args)))
+        return
+    runs = []
+    for engine in args.engines:
+        cmd = [sys.executable, __file__, "--engine", engine, "--config", args.config]
+        for flag in ("episodes", "group_size", "max_new_tokens", "steps", "syncs", "threads"):
+            cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+        if args.model:
+            cmd += ["--model", args.model]
+        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        started = time.perf_counter()
+        out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)
+        run = json.loads(out.stdout.strip().splitlines()[-1])
+        run["process_wall_s"] = time.perf_counter() - started
+        runs.append(run)
+    result = {
+        "what": "one training step (rollout, update, weight sync) per rollout engine",
+        "config": str(Path(args.config).relative_to(ROOT.parent)),
+        "episodes_per_step": args.episodes,
+        "group_size": args.group_size,
+        "max_new_tokens": args.max_new_tokens,
+        "threads": args.threads,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "runs": runs,
+    }
+    try:
+        import vllm
+
+        result["vllm"] = vllm.__version__
+    except ImportError:
+        pass
+    import torch
+    import transformers
+
+    result["torch"], result["transformers"] = torch.__version__, transformers.__version__
+    result["git"] = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
