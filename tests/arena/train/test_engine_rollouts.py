@@ -276,3 +276,23 @@ def test_a_vllm_policy_without_its_engine_samples_on_transformers(tmp_path, monk
     assert isinstance(policy.agent, HFAgent) and policy.agent.temperature == 0.5
     assert policy.path.endswith("tiny-vllm")  # the model the engine would have run
     assert policy.sync_engine() == 0.0
+
+
+def test_resume_and_warm_start_push_their_weights_to_the_engine(tiny, tmp_path):
+    config = _config(tiny, tmp_path)
+    trainer = Trainer(config)
+    trainer.train_step()
+    folder = trainer.save_checkpoint()
+    saved = {name: t.clone() for name, t in trainer.policy.engine_weights()}
+    resumed = Trainer(config)  # a fresh policy: the initial weights
+    initial = dict(resumed.policy.engine_weights())
+    assert any(not torch.equal(initial[n], saved[n]) for n in saved)  # the step trained
+    engine = _on_fake_engine(resumed, shift=0.0)
+    resumed.load_checkpoint(folder)
+    assert len(engine.synced) == 1
+    for name, tensor in engine.synced[-1].items():
+        assert torch.allclose(tensor, saved[name], atol=1e-6)
+    resumed._absorb()  # what a warm start ends with: the merged weights stay what they were
+    assert len(engine.synced) == 2
+    for name, tensor in engine.synced[-1].items():
+        assert torch.allclose(tensor, saved[name], atol=1e-5)
