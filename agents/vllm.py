@@ -288,6 +288,7 @@ def get_engine(
     enforce_eager: bool | None = None,
     max_num_seqs: int | None = None,
     prefix_caching: bool = True,
+    gpu_memory_utilization: float | None = None,
     private: bool = False,
 ) -> VLLMEngine:
     """The engine for a model and settings, started on first use and shared afterwards.
@@ -303,6 +304,9 @@ def get_engine(
         max_num_seqs: Most sequences in one engine step (vLLM's default otherwise).
         prefix_caching: vLLM's automatic prefix caching (on: each seat's earlier turns, and
             the rules every seat shares, are prefilled once).
+        gpu_memory_utilization: On a GPU, the share of its memory the engine may use (vLLM's
+            default 0.9). vLLM refuses to start when less than that share is free, even with
+            ``kv_cache_mb`` set, so an engine beside a trainer on the same GPU needs less.
         private: Start an engine of its own, never shared (a trainer's rollout engine, whose
             weights the trainer replaces: other agents of the same model keep the original).
 
@@ -320,6 +324,8 @@ def get_engine(
         raise ValueError(f"max_model_len must be >= 2, got {max_model_len}")
     if max_num_seqs is not None and max_num_seqs < 1:
         raise ValueError(f"max_num_seqs must be >= 1, got {max_num_seqs}")
+    if gpu_memory_utilization is not None and not 0 < gpu_memory_utilization <= 1:
+        raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
     path = resolve_vllm_model(model)
     vllm = import_vllm()
     from vllm.platforms import current_platform
@@ -332,7 +338,8 @@ def get_engine(
     if enforce_eager is None:
         enforce_eager = on_cpu
     key: tuple[Any, ...] = (
-        path, dtype, kv_cache_mb, max_model_len, enforce_eager, max_num_seqs, prefix_caching
+        path, dtype, kv_cache_mb, max_model_len, enforce_eager, max_num_seqs, prefix_caching,
+        gpu_memory_utilization,
     )  # fmt: skip
     if private:
         key = (*key, "private", object())  # matches no other engine's key
@@ -357,6 +364,8 @@ def get_engine(
             args["max_model_len"] = max_model_len
         if max_num_seqs is not None:
             args["max_num_seqs"] = max_num_seqs
+        if gpu_memory_utilization is not None:
+            args["gpu_memory_utilization"] = gpu_memory_utilization
         started = time.perf_counter()
         try:
             llm = vllm.LLM(**args)
@@ -405,6 +414,7 @@ class VLLMAgent:
         enforce_eager: See :func:`get_engine`.
         max_num_seqs: See :func:`get_engine`.
         prefix_caching: See :func:`get_engine`.
+        gpu_memory_utilization: See :func:`get_engine`.
         private: See :func:`get_engine` (not a spec option: the trainer sets it).
 
     Raises:
@@ -431,6 +441,7 @@ class VLLMAgent:
         enforce_eager: bool | None = None,
         max_num_seqs: int | None = None,
         prefix_caching: bool = True,
+        gpu_memory_utilization: float | None = None,
         private: bool = False,
     ) -> None:
         if not isinstance(model, str) or not model:
@@ -462,6 +473,7 @@ class VLLMAgent:
             enforce_eager=enforce_eager,
             max_num_seqs=max_num_seqs,
             prefix_caching=prefix_caching,
+            gpu_memory_utilization=gpu_memory_utilization,
             private=private,
         )
         self.tokenizer = self.engine.tokenizer
@@ -634,6 +646,7 @@ _OPTIONS = {
     "enforce_eager",
     "max_num_seqs",
     "prefix_caching",
+    "gpu_memory_utilization",
 }
 
 

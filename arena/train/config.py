@@ -47,7 +47,7 @@ class PolicyConfig(_Section):
     query. ``hf:`` samples with the trained module; ``vllm:`` trains the same weights with
     transformers and samples on a vLLM engine that gets them after every update (engine
     options ``kv_cache_mb``, ``max_model_len``, ``enforce_eager``, ``max_num_seqs``,
-    ``prefix_caching`` go in the query too)."""
+    ``prefix_caching``, ``gpu_memory_utilization`` go in the query too)."""
     finetune: Literal["lora", "full"] = "lora"
     """``lora``: train peft adapters; the reference model is the base with adapters disabled.
     ``full``: train every weight; a frozen copy of the initial model is the reference."""

@@ -56,6 +56,7 @@ _ENGINE_OPTIONS = {
     "enforce_eager",
     "max_num_seqs",
     "prefix_caching",
+    "gpu_memory_utilization",
 }
 #: The policy engine's KV cache on a GPU, MiB, unless the spec sets one: vLLM would otherwise
 #: reserve 90 % of the GPU's memory and leave the trainer none.
@@ -187,6 +188,10 @@ class Policy:
         engine = {k: v for k, v in options.items() if k in _ENGINE_OPTIONS}
         if self.device.type == "cuda":
             engine.setdefault("kv_cache_mb", GPU_ENGINE_KV_CACHE_MB)
+            # vLLM refuses to start unless this share of the GPU is free: the trainer's model
+            # already holds some of it.
+            free, total = torch.cuda.mem_get_info(self.device)
+            engine.setdefault("gpu_memory_utilization", round(min(0.9, 0.9 * free / total), 3))
         dtype = str(self.dtype).removeprefix("torch.")  # the engine computes as the trainer
         sampling = {k: v for k, v in sampling.items() if k != "batch_size"}  # hf: only
         return VLLMAgent(model_ref, name=POLICY_NAME, train=True, dtype=dtype, private=True,

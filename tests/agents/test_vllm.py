@@ -66,6 +66,8 @@ def test_spec_errors_are_clear():
         make_agent("vllm:tiny?beams=4")
     with pytest.raises(AgentSpecError, match="temperature must be >= 0"):
         make_agent("vllm:tiny?temperature=-1")
+    with pytest.raises(AgentSpecError, match=r"gpu_memory_utilization must be in \(0, 1\]"):
+        make_agent("vllm:tiny?gpu_memory_utilization=1.5")
 
 
 def test_bad_path_is_a_clear_error_at_build(tmp_path):
