@@ -68,6 +68,18 @@ class RolloutEngineError(RuntimeError):
     run stopped after writing a checkpoint to resume from."""
 
 
+def _dropout_free(model: torch.nn.Module) -> bool:
+    """Whether a training-mode forward computes what an evaluation-mode one does: no dropout
+    module with ``p > 0`` and no ``*dropout*``/``*pdrop*`` rate in the model's config."""
+    if any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules()):
+        return False
+    config = getattr(model, "config", None)
+    rates = vars(config).items() if config is not None else ()
+    return not any(
+        ("dropout" in k or "pdrop" in k) and isinstance(v, float) and v > 0 for k, v in rates
+    )
+
+
 def _roles(env_id: str, kwargs: dict[str, Any]) -> tuple[str, ...]:
     from palaestra.envs import spec
     from palaestra.envs.registry import ADAPTER_KWARGS
@@ -262,23 +274,36 @@ class Trainer:
         }
 
     def update(
-        self, batch: Sequence[Sample], behaviour: Sequence[torch.Tensor] | None = None
+        self, batch: Sequence[Sample], behaviour: dict[int, torch.Tensor] | None = None
     ) -> dict[str, float]:
         """``epochs`` passes of minibatch updates over ``batch``; returns the mean metrics.
 
         Args:
             batch: The samples.
-            behaviour: The trainer's own log-probs of each sample's tokens before the update
-                (:meth:`behaviour_logprobs`), when another engine sampled them: they are the
-                ratio's ``old``, and each token's surrogate is weighted by the truncated
-                importance weight against the engine's ``Sample.logprobs``. ``None``: ``old``
-                is ``Sample.logprobs`` and no weight.
+            behaviour: When another engine sampled the batch: the trainer's own log-probs of
+                each sample's tokens before the update, by batch index. They are the ratio's
+                ``old``, and each token's surrogate is weighted by the truncated importance
+                weight against the engine's ``Sample.logprobs``. Missing entries are filled
+                in (the dict is updated): the samples of the first minibatch take them from
+                its own forward pass (detached; the weights have not moved yet, and without
+                dropout a training forward computes what an evaluation one does), the others
+                from :meth:`behaviour_logprobs` before the first step. ``None``: ``old`` is
+                ``Sample.logprobs`` and no weight.
         """
         cfg = self.config
         if not batch:
             return {}
-        ref: dict[int, torch.Tensor] = {}
         size = cfg.optim.minibatch_size
+        orders = [self.rng.permutation(len(batch)) for _ in range(cfg.optim.epochs)]
+        if behaviour is not None:
+            fused = set()
+            if _dropout_free(self.policy.model):
+                fused = {int(i) for i in orders[0][:size]}
+            missing = [i for i in range(len(batch)) if i not in behaviour and i not in fused]
+            if missing:
+                rows = self.behaviour_logprobs([batch[i] for i in missing])
+                behaviour.update(zip(missing, rows))
+        ref: dict[int, torch.Tensor] = {}
         if cfg.loss.kl_coef > 0:
             with torch.no_grad():
                 for start in range(0, len(batch), size):
@@ -290,8 +315,7 @@ class Trainer:
                         ref[start + i] = row[-len(chunk[i].completion_ids) :]
         totals: dict[str, list[float]] = {}
         self.policy.model.train()
-        for _ in range(cfg.optim.epochs):
-            order = self.rng.permutation(len(batch))
+        for order in orders:
             for start in range(0, len(batch), size):
                 idx = [int(i) for i in order[start : start + size]]
                 chunk = [batch[i] for i in idx]
@@ -299,6 +323,11 @@ class Trainer:
                     chunk, entropy=True, shared_prefix=cfg.optim.shared_prefix
                 )
                 width = mask.shape[1]
+                if behaviour is not None:
+                    for row, (i, s) in enumerate(zip(idx, chunk)):
+                        if i not in behaviour:  # the first minibatch, before any step
+                            c = len(s.completion_ids)
+                            behaviour[i] = logp[row, width - c :].detach().clone()
                 old = torch.zeros_like(mask)
                 engine = torch.zeros_like(mask)
                 ref_logp = torch.zeros_like(mask) if ref else None
@@ -378,14 +407,16 @@ class Trainer:
             batch.append(Sample(**{**asdict(s), "weight": float(w)}))
         self.replay.add(fresh, [s.advantage for s in fresh])
         update_started = time.perf_counter()
-        behaviour, gap = None, {}
-        if self.policy.engine is not None:  # another engine sampled: recompute, then TIS
-            behaviour = self.behaviour_logprobs(batch)
-            if fresh:
-                gap = self.engine_gap(fresh, behaviour[: len(fresh)])
-            elif samples:  # nothing to learn from this step, but the guard still watches
-                gap = self.engine_gap(samples, self.behaviour_logprobs(samples))
-        update = self.update(batch, behaviour)
+        behaviour: dict[int, torch.Tensor] | None = None
+        if self.policy.engine is not None:  # another engine sampled: recompute old, then TIS
+            behaviour = {}
+        # (hf: rollouts call update(batch) as before: spies and subclasses see the same call)
+        update = self.update(batch) if behaviour is None else self.update(batch, behaviour)
+        gap = {}
+        if behaviour is not None and fresh:
+            gap = self.engine_gap(fresh, [behaviour[i] for i in range(len(fresh))])
+        elif behaviour is not None and samples:  # no update, but the guard still watches
+            gap = self.engine_gap(samples, self.behaviour_logprobs(samples))
         update_seconds = time.perf_counter() - update_started
         self.step += 1
         try:

@@ -296,3 +296,38 @@ def test_resume_and_warm_start_push_their_weights_to_the_engine(tiny, tmp_path):
     assert len(engine.synced) == 2
     for name, tensor in engine.synced[-1].items():
         assert torch.allclose(tensor, saved[name], atol=1e-5)
+
+
+def test_the_first_minibatch_reuses_its_forward_pass_as_old(tiny, tmp_path, monkeypatch):
+    """Without dropout, the first minibatch's own (detached) forward is the behaviour pass:
+    the same update as a separate no-gradient pass, one pass fewer."""
+
+    def run(fuse: bool, folder: str) -> tuple[dict, dict, list[int]]:
+        monkeypatch.setattr(trainer_module, "_dropout_free", lambda model: fuse)
+        trainer = Trainer(_config(tiny, tmp_path / folder, optim={"minibatch_size": 4}))
+        _on_fake_engine(trainer, shift=0.3)
+        passes: list[int] = []
+        real = trainer.behaviour_logprobs
+        trainer.behaviour_logprobs = lambda rows: passes.append(len(rows)) or real(rows)
+        metrics = trainer.train_step()
+        return metrics, trainer.policy.trainable_state(), passes
+
+    fused, fused_state, fused_passes = run(True, "fused")
+    plain, plain_state, plain_passes = run(False, "plain")
+    assert plain_passes == [plain["train/samples"]]  # every sample
+    assert fused_passes == [fused["train/samples"] - 4]  # all but the first minibatch's
+    for key in ("train/engine_logp_gap", "train/tis_weight", "train/ratio", "train/loss"):
+        assert fused[key] == pytest.approx(plain[key], abs=1e-5), key
+    for name, tensor in plain_state.items():
+        assert torch.allclose(fused_state[name], tensor, atol=1e-6), name
+
+
+def test_dropout_turns_the_reuse_off(tiny):
+    from palaestra.arena.train.trainer import _dropout_free
+
+    policy_free = PolicyConfig(spec=f"hf:{tiny}")
+    policy_drop = PolicyConfig(spec=f"hf:{tiny}", lora={"dropout": 0.1})
+    from palaestra.arena.train.policy import Policy
+
+    assert _dropout_free(Policy(policy_free).model)
+    assert not _dropout_free(Policy(policy_drop).model)
