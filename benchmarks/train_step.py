@@ -23,7 +23,6 @@ import os
 import platform
 import resource
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,21 +35,13 @@ ENV_ID = "kuhn-poker-v0"
 
 def kuhn_batch(policy: Any, size: int) -> list[Any]:
     """``size`` samples cycling over the 12 information states and both moves."""
-    sys.path.insert(0, str(ROOT / "learning"))
-    import kuhn_exact
-
-    from palaestra import envs
     from palaestra.arena.train.samples import Sample
-    from palaestra.envs.adapter import make_observation
+    from palaestra.envs.openspiel.policies import information_states
 
-    game = envs.spec(ENV_ID).make_game()
     agent = policy.agent
     eos = agent.eos_ids()[:1]
     tok = policy.tokenizer
-    prompts = []
-    for _key, player, history in kuhn_exact.decision_states(game):
-        obs = make_observation(game, game.replay(history), game.role_of(player), ENV_ID)
-        prompts.append(list(agent.render(obs).ids))
+    prompts = [list(agent.render(s.observation).ids) for s in information_states(ENV_ID)]
     replies = [list(tok(m, add_special_tokens=False)["input_ids"]) + eos for m in ("pass", "bet")]
     out = []
     for i in range(size):

@@ -5,8 +5,9 @@
     python benchmarks/learning/kuhn_selfplay.py --summarise                    # plot 3 seeds
 
 Runs ``kuhn-selfplay.yaml`` (or ``--config``) with the trainer, one step at a time, and
-computes the policy's exploitability exactly (``kuhn_exact.py``: OpenSpiel's best responses to
-the distribution the model puts on ``pass``/``bet`` at each of the 12 information states)
+computes the policy's exploitability exactly (``palaestra.arena.exact.exploitability_of``,
+scored: OpenSpiel's best responses to the distribution the model puts on ``pass``/``bet`` and
+their aliases at each of the 12 information states, as ``palaestra evaluate exploitability``)
 before the warm start, after it (``exploitability_before``), after every ``eval.every``
 steps and at the end (``exploitability_after``). Training stops at ``steps`` or when
 ``--minutes`` of training wall time have passed, whichever comes first; the clock starts
@@ -81,23 +82,19 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _label(row: dict[str, Any]) -> str:
-    return row["card"] + row["history"]
-
-
-def _table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _table(result: Any) -> list[dict[str, Any]]:
+    """Per information state: its label (card + history, e.g. ``Qpb``), P(bet), the Nash range."""
     out = []
-    for row in rows:
-        label = _label(row)
-        low, high = nash_range(label)
+    for state in result.states:
+        label = state.private["card"] + state.key[1:]
         out.append(
             {
                 "state": label,
-                "info_state": row["info_state"],
-                "player": row["player"],
-                "p_bet": row["probs"][row["moves"].index("bet")],
-                "nash_p_bet": [low, high],
-                "invalid_mass": row["invalid_mass"],
+                "info_state": state.key,
+                "player": state.player,
+                "p_bet": state.probs[state.moves.index("bet")],
+                "nash_p_bet": list(nash_range(label)),
+                "invalid_mass": state.invalid_mass,
             }
         )
     return out
@@ -107,8 +104,7 @@ def train(args: argparse.Namespace) -> Path:
     import torch
 
     torch.set_num_threads(args.threads)
-    import kuhn_exact
-
+    from palaestra.arena.exact import exploitability_of
     from palaestra.arena.train.config import load_config, parse_config
     from palaestra.arena.train.plots import write_report
     from palaestra.arena.train.trainer import Trainer
@@ -118,10 +114,12 @@ def train(args: argparse.Namespace) -> Path:
     data["run_dir"] = f"{data['run_dir']}-s{args.seed}{args.tag}"
     if args.steps is not None:
         data["steps"] = args.steps
-    for section, overrides in (("loss", args.loss), ("optim", args.optim)):
-        for item in overrides or []:
-            key, _, value = item.partition("=")
-            data[section][key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
+    overrides = [("loss", item) for item in args.loss or []]
+    overrides += [("optim", item) for item in args.optim or []]
+    overrides += [tuple(item.split(".", 1)) for item in args.set or []]
+    for section, item in overrides:
+        key, _, value = item.partition("=")
+        data[section][key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
     config = parse_config(data)
     load_before = list(os.getloadavg())
     started = time.perf_counter()
@@ -133,14 +131,14 @@ def train(args: argparse.Namespace) -> Path:
 
     def measure(step: int, phase: str) -> dict[str, Any]:
         t0 = time.perf_counter()
-        result = kuhn_exact.evaluate(trainer.policy.agent)
+        result = exploitability_of(trainer.policy.agent, "kuhn-poker-v0", method="scored")
         point = {
             "step": step,
             "phase": phase,
-            "exploitability": result["exploitability"],
-            "invalid_mass": result["invalid_mass"],
+            "exploitability": result.exploitability,
+            "invalid_mass": result.invalid_mass,
             "seconds": time.perf_counter() - t0,
-            "policy": _table(result["policy"]),
+            "policy": _table(result),
         }
         with log_path.open("a") as f:
             f.write(json.dumps(point) + "\n")
@@ -213,7 +211,7 @@ def train(args: argparse.Namespace) -> Path:
     result = {
         "config": os.path.relpath(Path(args.config).resolve(), HERE.parent.parent),
         "config_resolved": config.model_dump(),
-        "overrides": {"loss": args.loss or [], "optim": args.optim or []},
+        "overrides": [f"{section}.{item}" for section, item in overrides],
         "seed": args.seed,
         "run_dir": config.run_dir,
         "minutes_budget": args.minutes,
@@ -344,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default="", help="suffix of the run folder and result files")
     parser.add_argument("--loss", action="append", help="override a loss key: key=value")
     parser.add_argument("--optim", action="append", help="override an optim key: key=value")
+    parser.add_argument("--set", action="append", help="override any key: section.key=value")
     parser.add_argument("--summarise", action="store_true", help="plot and summarise seeds")
     args = parser.parse_args(argv)
     if args.summarise:

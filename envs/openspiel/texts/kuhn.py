@@ -13,6 +13,7 @@ from palaestra.envs.openspiel.writers import (
 )
 
 KUHN_CARDS = ("Jack", "Queen", "King")
+KUHN_RANKS = ("the lowest card", "the middle card", "the highest card")
 
 
 class KuhnText(GameWriter):
@@ -108,9 +109,11 @@ class KuhnText(GameWriter):
             situation = f"{other} has bet 1 chip: pass to fold, or bet to call."
         else:
             situation = "Nobody has bet: pass to check, or bet 1 chip."
-        # The card is restated next to the decision: the preamble's "Your card is ..." is
-        # hundreds of tokens back, and a small model reads what is near the question.
-        card = KUHN_CARDS[self._card(state, player)]
+        # The card (and its rank, from the rules) is restated next to the decision: the
+        # preamble's "Your card is ..." is hundreds of tokens back, and a small model reads
+        # what is near the question.
+        card = self._card(state, player)
         return (
-            f"Your move, {role}. You hold the {card}. {situation} Reply with one word: pass or bet."
+            f"Your move, {role}. You hold the {KUHN_CARDS[card]}, {KUHN_RANKS[card]}. "
+            f"{situation} Reply with one word: pass or bet."
         )

@@ -1,0 +1,207 @@
+"""Why Kuhn self-play collapses to "always bet": measured reference points for issue 14.
+
+    python benchmarks/learning/kuhn_diagnosis.py            # all three parts (about 2 minutes)
+    python benchmarks/learning/kuhn_diagnosis.py --no-model # the exact reference points only
+
+Writes ``results/kuhn-selfplay-diagnosis.json`` with three parts:
+
+* ``reference_policies``: the exact exploitability of simple Kuhn policies (always bet, always
+  pass, card-blind uniform, "honest" play with the rest uniform) and of the regularised
+  equilibria that magnetic mirror descent converges to (OpenSpiel's ``mmd_dilated``, uniform
+  magnet, 2000 iterations) for several regularisation strengths: what a KL anchor can reach
+  at best.
+* ``gradient_coupling``: for SmolLM2-135M-Instruct with a fresh LoRA adapter (r = 16, B drawn
+  at 1e-3 so A and B both matter), the gradient of ``logit(bet) - logit(pass)`` at each of the
+  12 information states, for the observation text as it is and with the card only in the
+  preamble. Reported: the cosine between the gradients of two states with the same history
+  and a different card, and the card-specific share of the gradient (the norm of its part
+  that differs from the mean over the three cards at that history, over its norm). A share of
+  0.06 means a policy-gradient step moves P(bet) of the Jack, Queen and King together, and
+  the card-specific part of any signal is learned about 1/0.06 times slower.
+* ``probe_runs``: the exploitability curve and the last policy table of every
+  ``runs/kuhn-selfplay-s0-*`` run made by ``kuhn_selfplay.py`` (the probes behind
+  docs/training.md), with the config each ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+CARDS = "JQK"
+
+
+def tabular_exploitability(p_bet: dict[str, float], default: float = 0.5) -> float:
+    """Exploitability of the policy betting with ``p_bet[card + history]`` (else ``default``)."""
+    import pyspiel
+    from open_spiel.python import policy as os_policy
+    from open_spiel.python.algorithms import exploitability as os_exploitability
+
+    game = pyspiel.load_game("kuhn_poker")
+    table = os_policy.TabularPolicy(game)
+    for key in table.state_lookup:
+        p = p_bet.get(CARDS[int(key[0])] + key[1:], default)
+        row = table.policy_for_key(key)
+        row[0], row[1] = 1 - p, p
+    return float(os_exploitability.exploitability(game, table))
+
+
+def reference_policies(
+    alphas: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5, 1.0), iterations: int = 2000
+) -> dict[str, Any]:
+    import pyspiel
+    from open_spiel.python.algorithms import exploitability as os_exploitability
+    from open_spiel.python.algorithms import mmd_dilated
+
+    honest = {"K": 1, "Kpb": 1, "Kb": 1, "Kp": 1, "Jpb": 0, "Jb": 0, "Q": 0, "Qp": 0}
+    out: dict[str, Any] = {
+        "always_bet": tabular_exploitability({}, default=1.0),
+        "always_pass": tabular_exploitability({}, default=0.0),
+        "uniform": tabular_exploitability({}, default=0.5),
+        "honest_rest_uniform": tabular_exploitability(honest),
+        "honest_rest_pure": tabular_exploitability(honest, default=0.0),
+    }
+    game = pyspiel.load_game("kuhn_poker")
+    mmd = {}
+    for alpha in alphas:
+        solver = mmd_dilated.MMDDilatedEnt(game, alpha=alpha)
+        for _ in range(iterations):
+            solver.update_sequences()
+        mmd[str(alpha)] = float(os_exploitability.exploitability(game, solver.get_policies()))
+    out["mmd_regularised_equilibrium"] = mmd
+    return out
+
+
+def gradient_coupling(threads: int) -> dict[str, Any]:
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from palaestra.agents import make_agent
+    from palaestra.envs.openspiel.policies import information_states
+    from palaestra.envs.openspiel.texts import kuhn
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    agent = make_agent("hf:smollm2-135m")
+    tok = agent.tokenizer
+    model = get_peft_model(agent.model, LoraConfig(r=16, lora_alpha=32, task_type="CAUSAL_LM"))
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=1e-3)
+    params = [p for p in model.parameters() if p.requires_grad]
+    bet = tok("bet", add_special_tokens=False)["input_ids"][0]
+    pas = tok("pass", add_special_tokens=False)["input_ids"][0]
+    as_is = kuhn.KuhnText.turn_text
+
+    def preamble_only(self: Any, state: Any, player: int, legal: Any) -> str:
+        card = self._card(state, player)
+        restated = f" You hold the {kuhn.KUHN_CARDS[card]}, {kuhn.KUHN_RANKS[card]}."
+        return as_is(self, state, player, legal).replace(restated, "")
+
+    out = {}
+    try:
+        for name, turn_text in (("as is", as_is), ("card in the preamble only", preamble_only)):
+            kuhn.KuhnText.turn_text = turn_text  # type: ignore[method-assign]
+            started = time.perf_counter()
+            grads, labels, p_bet = [], [], []
+            for s in information_states("kuhn-poker-v0"):
+                ids = torch.tensor([list(agent.render(s.observation).ids)])
+                model.zero_grad()
+                logits = model(input_ids=ids, logits_to_keep=1).logits[0, -1]
+                margin = logits[bet] - logits[pas]
+                margin.backward()
+                p_bet.append(float(torch.sigmoid(margin.detach())))
+                grads.append(torch.cat([p.grad.flatten() for p in params]).double())
+                labels.append((s.player, s.key[1:]))
+            g = torch.stack(grads)
+            unit = g / g.norm(dim=1, keepdim=True)
+            cos = (unit @ unit.T).numpy()
+            groups: dict[tuple[int, str], list[int]] = {}
+            for i, label in enumerate(labels):
+                groups.setdefault(label, []).append(i)
+            pairs = [(i, j) for idx in groups.values() for i in idx for j in idx if i < j]
+            share = [
+                float(((g[idx] - g[idx].mean(0)).norm(dim=1) / g[idx].norm(dim=1)).mean())
+                for idx in groups.values()
+            ]
+            spread = [
+                max(p_bet[i] for i in idx) - min(p_bet[i] for i in idx) for idx in groups.values()
+            ]
+            out[name] = {
+                "cosine_same_history_other_card": float(np.mean([cos[i, j] for i, j in pairs])),
+                "cosine_min": float(np.min([cos[i, j] for i, j in pairs])),
+                "card_specific_share": float(np.mean(share)),
+                "p_bet_spread_across_cards": float(np.mean(spread)),
+                "seconds": time.perf_counter() - started,
+            }
+            print(name, out[name], flush=True)
+    finally:
+        kuhn.KuhnText.turn_text = as_is  # type: ignore[method-assign]
+    return out
+
+
+def probe_runs() -> list[dict[str, Any]]:
+    runs = []
+    for folder in sorted((HERE / "runs").glob("kuhn-selfplay-s0-*")):
+        curve_file = folder / "exploitability.jsonl"
+        if not curve_file.exists() or not curve_file.read_text().strip():
+            continue
+        config = json.loads((folder / "config.json").read_text())
+        points = [json.loads(line) for line in curve_file.read_text().splitlines() if line]
+        steps = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines() if x]
+        runs.append(
+            {
+                "run": folder.name,
+                "config": {
+                    "lr": config["optim"]["lr"],
+                    "minibatch_size": config["optim"]["minibatch_size"],
+                    "episodes_per_step": config["episodes_per_step"],
+                    "baseline": config["advantage"]["baseline"],
+                    "reference": config["loss"]["reference"],
+                    "kl_coef": config["loss"]["kl_coef"],
+                    "warm_start": {
+                        k: config["warm_start"][k] for k in ("episodes", "epochs", "lr")
+                    },
+                },
+                "curve": [
+                    {k: p[k] for k in ("step", "phase", "exploitability", "invalid_mass")}
+                    for p in points
+                ],
+                "last_policy": {r["state"]: round(r["p_bet"], 3) for r in points[-1]["policy"]},
+                "train_kl": [s.get("train/kl") for s in steps if "train/kl" in s],
+                "step_seconds": [s["time/step_s"] for s in steps if "time/step_s" in s],
+            }
+        )
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-model", action="store_true", help="skip the gradient coupling")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    out: dict[str, Any] = {"reference_policies": reference_policies()}
+    print(json.dumps(out["reference_policies"]), flush=True)
+    if not args.no_model:
+        out["gradient_coupling"] = gradient_coupling(args.threads)
+    out["probe_runs"] = probe_runs()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "kuhn-selfplay-diagnosis.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    if args.no_model and "gradient_coupling" in old:
+        out["gradient_coupling"] = old["gradient_coupling"]
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The learning benchmarks' own logic: the Nash table the Kuhn plot draws, the exact reference
+points of the Kuhn diagnosis, and the negotiation self-play targets (benchmarks/learning)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+LEARNING = Path(__file__).resolve().parent.parent / "benchmarks" / "learning"
+sys.path.insert(0, str(LEARNING))
+
+pytest.importorskip("pyspiel")
+
+
+def test_the_nash_table_holds_the_nash_player_and_every_member_of_the_family():
+    import kuhn_diagnosis
+    import kuhn_selfplay
+
+    from palaestra.arena.exact import exploitability_of
+
+    nash = exploitability_of("scripted:kuhn-poker/nash", "kuhn-poker-v0")
+    rows = kuhn_selfplay._table(nash)
+    assert len(rows) == 12
+    for row in rows:  # the shipped Nash player lies inside the drawn range at every state
+        low, high = row["nash_p_bet"]
+        assert low - 1e-9 <= row["p_bet"] <= high + 1e-9, row
+    for alpha in (0.0, 1 / 6, 1 / 3):  # and every alpha of the family is an equilibrium
+        p_bet = {label: f(alpha)[0] for label, f in kuhn_selfplay.NASH.items()}
+        assert kuhn_diagnosis.tabular_exploitability(p_bet) < 1e-9
+    wrong = {label: f(0.0)[0] for label, f in kuhn_selfplay.NASH.items()} | {"Kb": 0.0}
+    assert kuhn_diagnosis.tabular_exploitability(wrong) > 0.1  # folding the King is punished
+
+
+def test_reference_points_of_the_diagnosis():
+    import kuhn_diagnosis
+
+    ref = kuhn_diagnosis.reference_policies(alphas=(0.05, 0.5), iterations=300)
+    assert ref["uniform"] == pytest.approx(0.4583, abs=1e-4)  # OpenSpiel's known figure
+    assert ref["always_bet"] == pytest.approx(1 / 3)
+    assert ref["honest_rest_uniform"] < 0.10 < ref["honest_rest_pure"]
+    mmd = ref["mmd_regularised_equilibrium"]
+    values = [mmd[k] for k in sorted(mmd, key=float)]
+    assert values == sorted(values) and values[0] < 0.1  # weaker anchor, nearer Nash
+
+
+def test_negotiation_selfplay_targets_need_intervals_apart():
+    import selfplay_eval
+
+    def m(reward, low, high):
+        return {"reward": reward, "reward_low": low, "reward_high": high}
+
+    result = {
+        "head_to_head": {
+            "final vs warm": {
+                "first": m(3.0, 2.5, 3.5),
+                "second": m(2.0, 1.5, 2.5),
+                "difference": [1.0, 0.2, 1.8],
+                "cis_apart": True,
+            }
+        },
+        "players": {"final": {"pooled": m(5.0, 4.6, 5.4)}},
+    }
+    label = "best constant reply OFFER: book=1"
+    baselines = {
+        "best_constant_reply": "OFFER: book=1",
+        "baselines": {label: {"pooled": m(5.0, 4.7, 5.3)}},
+    }
+    out = selfplay_eval.targets(result, baselines)
+    assert out["final_beats_initial_head_to_head"]["met"] is True
+    assert out["final_above_best_constant_reply_on_panel"]["met"] is False  # overlapping
+    baselines["baselines"][label]["pooled"] = m(4.0, 3.8, 4.5)
+    assert selfplay_eval.targets(result, baselines)["final_above_best_constant_reply_on_panel"][
+        "met"
+    ]
+    assert selfplay_eval.targets({}, None) == {}
