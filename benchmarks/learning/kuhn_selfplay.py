@@ -126,12 +126,16 @@ def train(args: argparse.Namespace) -> Path:
     trainer = Trainer(config)
     load_seconds = time.perf_counter() - started
     curve: list[dict[str, Any]] = []
+    # The game as the run plays it (e.g. ``name_card``), read the same way.
+    game_kwargs = dict(config.stages[0].games[0].kwargs)
     log_path = Path(config.run_dir) / "exploitability.jsonl"
     log_path.write_text("")
 
     def measure(step: int, phase: str) -> dict[str, Any]:
         t0 = time.perf_counter()
-        result = exploitability_of(trainer.policy.agent, "kuhn-poker-v0", method="scored")
+        result = exploitability_of(
+            trainer.policy.agent, "kuhn-poker-v0", method="scored", **game_kwargs
+        )
         point = {
             "step": step,
             "phase": phase,

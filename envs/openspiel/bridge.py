@@ -64,6 +64,7 @@ class OpenSpielGame(Game):
         params: OpenSpiel game parameters (``{"rows": 5}``).
         text: ``"auto"`` (the game's own writer when one fits, else OpenSpiel's strings) or
             ``"generic"`` (always OpenSpiel's strings).
+        **text_options: Options of the game's own writer (Kuhn poker: ``name_card``).
 
     Raises:
         MissingOpenSpiel: OpenSpiel is not installed.
@@ -75,11 +76,12 @@ class OpenSpielGame(Game):
         game: str = "connect_four",
         params: Mapping[str, Any] | None = None,
         text: str = "auto",
+        **text_options: Any,
     ) -> None:
         if text not in TEXT_MODES:
             raise ValueError(f"text must be one of {TEXT_MODES}, got {text!r}")
         self.pyspiel_game = load_game(game, params)
-        self.writer = _writer_for(self.pyspiel_game, text)
+        self.writer = _writer_for(self.pyspiel_game, text, text_options)
         g, kind = self.pyspiel_game, self.pyspiel_game.get_type()
         import pyspiel
 
@@ -343,11 +345,17 @@ class OpenSpielGame(Game):
         }
 
 
-def _writer_for(game: Any, text: str) -> GameWriter:
+def _writer_for(game: Any, text: str, options: Mapping[str, Any]) -> GameWriter:
+    """The game's own writer (``text="auto"``, with ``options``), else OpenSpiel's strings."""
     from palaestra.envs.openspiel.texts import WRITERS
 
     if text == "auto":
         for writer in WRITERS:
             if writer.supports(game):
-                return writer(game)
+                return writer(game, **options)
+    if options:
+        raise ValueError(
+            f"text options {sorted(options)} need the game's own text (text='auto'); "
+            f"{game.get_type().short_name} with text={text!r} has none"
+        )
     return GameWriter(game)

@@ -359,3 +359,16 @@ def test_trainer_logs_the_exploitability_at_every_evaluation(tiny_path: str, tmp
 
     off = Trainer(_train_config(tiny_path, tmp_path / "off", exploitability=False))
     assert not any(k.endswith("exploitability") for k in off.evaluate())
+
+
+def test_kuhn_with_the_card_named_first_is_read_through_every_spelling():
+    from palaestra.arena import exact
+    from palaestra.envs.openspiel.policies import information_states
+
+    nash = exact.exploitability_of("scripted:kuhn-poker/nash", "kuhn-poker-v0", name_card=True)
+    assert nash.exploitability < 1e-9
+    state = information_states("kuhn-poker-v0", name_card=True)[0]  # player_0 holds the Jack
+    assert exact._move_spellings(state) == [
+        ["Jack: pass", "pass", "Pass", "check", "Check"],
+        ["Jack: bet", "bet", "Bet"],
+    ]

@@ -517,3 +517,27 @@ def test_the_deal_is_in_the_final_infos_for_records():
         "player_0": {"card": "JQK"[cards[0]]},
         "player_1": {"card": "JQK"[cards[1]]},
     }
+
+
+def test_kuhn_name_card_writes_moves_after_the_card_and_keeps_the_plain_names():
+    from palaestra.envs.openspiel.policies import information_states
+
+    g = spec("kuhn-poker-v0").make_game(name_card=True)
+    state = g.replay([2, 1])  # player_0 holds the King, player_1 the Queen
+    obs = make_observation(g, state, "player_0", "kuhn-poker-v0")
+    assert "Reply with your card and your move: King: pass or King: bet." in obs.instruction
+    assert "Reply with your card and then your move" in obs.text  # the rules say it too
+    for text, action in (("King: bet", 1), ("King: pass", 0), ("bet", 1), ("check", 0)):
+        assert g.parse(state, "player_0", text) == action, text
+    with pytest.raises(InvalidMove, match="Legal moves: King: pass, King: bet"):
+        g.parse(state, "player_0", "King")  # the card alone is no move
+    plain = spec("kuhn-poker-v0").make_game()
+    obs = make_observation(plain, plain.replay([2, 1]), "player_0", "kuhn-poker-v0")
+    assert "Reply with one word: pass or bet." in obs.instruction
+    states = information_states("kuhn-poker-v0", name_card=True)
+    assert all(m.endswith((": pass", ": bet")) for s in states for m in s.moves)
+    env = make("kuhn-poker-v0", name_card=True)  # the env id takes it as an argument
+    env.reset(seed=0)
+    assert ": bet" in env.observe(env.agent_selection)["text"]
+    with pytest.raises(ValueError, match="name_card"):
+        spec("kuhn-poker-v0").make_game(text="generic", name_card=True)

@@ -21,6 +21,11 @@ class KuhnText(GameWriter):
 
     short_name = "kuhn_poker"
 
+    def __init__(self, game: Any, name_card: bool = False) -> None:
+        super().__init__(game)
+        #: Moves are written after the card (``King: bet``; the plain names stay accepted).
+        self.name_card = bool(name_card)
+
     @classmethod
     def supports(cls, game: Any) -> bool:
         return super().supports(game) and game.num_players() == 2
@@ -44,8 +49,12 @@ class KuhnText(GameWriter):
             "nobody folded, the cards are compared and the higher card takes the pot.\n"
             "Your payoff is what you win or lose: 1 chip (the antes) or 2 chips (a called "
             "bet), so -2, -1, +1 or +2.\n"
-            "Reply with the name of your move: pass or bet (check, call and fold are accepted "
-            "where they mean that move)."
+            + (
+                "Reply with your card and then your move, as in 'Queen: pass' or 'Queen: bet' "
+                if self.name_card
+                else "Reply with the name of your move: pass or bet "
+            )
+            + "(check, call and fold are accepted where they mean that move)."
         )
 
     def vector_bounds(self) -> tuple[float, float]:
@@ -68,12 +77,16 @@ class KuhnText(GameWriter):
         return 1 in state.history()[2:]
 
     def move_name(self, state: Any, player: int, action: int) -> str:
-        return ("pass", "bet")[action]
+        move = ("pass", "bet")[action]
+        if self.name_card:
+            return f"{KUHN_CARDS[self._card(state, player)]}: {move}"
+        return move
 
     def move_aliases(self, state: Any, player: int, action: int) -> Sequence[str]:
+        plain = (("pass", "bet")[action],) if self.name_card else ()
         if self._facing_bet(state):
-            return ("fold",) if action == 0 else ("call",)
-        return ("check",) if action == 0 else ()
+            return (*plain, "fold") if action == 0 else (*plain, "call")
+        return (*plain, "check") if action == 0 else plain
 
     def unavailable_moves(self, state: Any, player: int) -> Sequence[str]:
         return ("check",) if self._facing_bet(state) else ("fold", "call")
@@ -113,7 +126,12 @@ class KuhnText(GameWriter):
         # preamble's "Your card is ..." is hundreds of tokens back, and a small model reads
         # what is near the question.
         card = self._card(state, player)
+        reply = (
+            f"Reply with your card and your move: {' or '.join(legal.values())}."
+            if self.name_card
+            else "Reply with one word: pass or bet."
+        )
         return (
             f"Your move, {role}. You hold the {KUHN_CARDS[card]}, {KUHN_RANKS[card]}. "
-            f"{situation} Reply with one word: pass or bet."
+            f"{situation} {reply}"
         )
