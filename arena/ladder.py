@@ -118,7 +118,7 @@ def load_run_policy(run_dir: str | Path) -> tuple[Any, Any]:
 
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
-    policy = Policy(config.policy, seed=config.seed)
+    policy = Policy(config.policy, seed=config.seed, engine=False)  # rate on transformers
     warm = run_dir / WARM_START_FILE
     if warm.exists():
         policy.load_trainable_state(torch.load(warm, weights_only=True))

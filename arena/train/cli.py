@@ -9,8 +9,8 @@ import logging
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="self-play training of an hf: policy (see docs/training.md)",
-        description="Train an hf: policy on games against a league of opponents; writes "
+        help="self-play training of an hf: or vllm: policy (see docs/training.md)",
+        description="Train an hf: or vllm: policy on games against a league of opponents; writes "
         "checkpoints, metrics.jsonl, learning_curves.png and report.html to the run directory.",
     )
     p.add_argument("config", help="training config (YAML or JSON)")
