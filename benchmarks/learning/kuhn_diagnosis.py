@@ -12,14 +12,16 @@ Writes ``results/kuhn-selfplay-diagnosis.json`` with three parts:
   at best.
 * ``gradient_coupling``: for SmolLM2-135M-Instruct with a fresh LoRA adapter (r = 16, B drawn
   at 1e-3 so A and B both matter), the gradient of ``logit(bet) - logit(pass)`` at each of the
-  12 information states, for the observation text as it is and with the card only in the
-  preamble. Reported: the cosine between the gradients of two states with the same history
-  and a different card, and the card-specific share of the gradient (the norm of its part
-  that differs from the mean over the three cards at that history, over its norm). A share of
-  0.06 means a policy-gradient step moves P(bet) of the Jack, Queen and King together, and
-  the card-specific part of any signal is learned about 1/0.06 times slower.
+  12 information states, for the observation text as it is, with the card only in the
+  preamble, and with ``name_card`` (the reply begins with the card, ``King: bet``: the
+  gradient is read after ``King:``). Reported: the cosine between the gradients of two
+  states with the same history and a different card, and the card-specific share of the
+  gradient (the norm of its part that differs from the mean over the three cards at that
+  history, over its norm). A share of 0.06 means a policy-gradient step moves P(bet) of the
+  Jack, Queen and King together, and the card-specific part of any signal is learned about
+  1/0.06 times slower.
 * ``probe_runs``: the exploitability curve and the last policy table of every
-  ``runs/kuhn-selfplay-s0-*`` run made by ``kuhn_selfplay.py`` (the probes behind
+  ``runs/kuhn-selfplay-s0-*`` run (``--tag``) made by ``kuhn_selfplay.py`` (the probes behind
   docs/training.md), with the config each ran.
 """
 
@@ -106,17 +108,30 @@ def gradient_coupling(threads: int) -> dict[str, Any]:
         restated = f" You hold the {kuhn.KUHN_CARDS[card]}, {kuhn.KUHN_RANKS[card]}."
         return as_is(self, state, player, legal).replace(restated, "")
 
+    # With name_card the reply is "King: bet": the move's token follows the card's, so the
+    # gradient is read at the position after "<card>:" (the move tokens with their space).
+    spaced = [tok(f" {m}", add_special_tokens=False)["input_ids"][0] for m in ("bet", "pass")]
+    variants = (
+        ("as is", as_is, {}, ""),
+        ("card in the preamble only", preamble_only, {}, ""),
+        ("reply names the card first (name_card)", as_is, {"name_card": True}, "card"),
+    )
     out = {}
     try:
-        for name, turn_text in (("as is", as_is), ("card in the preamble only", preamble_only)):
+        for name, turn_text, game_kwargs, reply_prefix in variants:
             kuhn.KuhnText.turn_text = turn_text  # type: ignore[method-assign]
             started = time.perf_counter()
             grads, labels, p_bet = [], [], []
-            for s in information_states("kuhn-poker-v0"):
-                ids = torch.tensor([list(agent.render(s.observation).ids)])
+            move_ids = spaced if reply_prefix else [bet, pas]
+            for s in information_states("kuhn-poker-v0", **game_kwargs):
+                prompt = list(agent.render(s.observation).ids)
+                if reply_prefix:
+                    card = kuhn.KUHN_CARDS[int(s.key[0])]
+                    prompt += tok(f"{card}:", add_special_tokens=False)["input_ids"]
+                ids = torch.tensor([prompt])
                 model.zero_grad()
                 logits = model(input_ids=ids, logits_to_keep=1).logits[0, -1]
-                margin = logits[bet] - logits[pas]
+                margin = logits[move_ids[0]] - logits[move_ids[1]]
                 margin.backward()
                 p_bet.append(float(torch.sigmoid(margin.detach())))
                 grads.append(torch.cat([p.grad.flatten() for p in params]).double())
