@@ -92,7 +92,8 @@ def _table(result: Any) -> list[dict[str, Any]]:
                 "state": label,
                 "info_state": state.key,
                 "player": state.player,
-                "p_bet": state.probs[state.moves.index("bet")],
+                # the move is "bet", or "King: bet" with name_card
+                "p_bet": state.probs[[m.split(": ")[-1] for m in state.moves].index("bet")],
                 "nash_p_bet": list(nash_range(label)),
                 "invalid_mass": state.invalid_mass,
             }
