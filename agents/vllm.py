@@ -631,6 +631,17 @@ def _is_engine_dead(err: BaseException) -> bool:
     return isinstance(err, EngineDeadError)
 
 
+#: Spec options that configure the engine (shared by every agent naming the model).
+ENGINE_OPTIONS = frozenset(
+    {
+        "kv_cache_mb",
+        "max_model_len",
+        "enforce_eager",
+        "max_num_seqs",
+        "prefix_caching",
+        "gpu_memory_utilization",
+    }
+)
 _OPTIONS = {
     "name",
     "temperature",
@@ -641,12 +652,7 @@ _OPTIONS = {
     "seed",
     "train",
     "dtype",
-    "kv_cache_mb",
-    "max_model_len",
-    "enforce_eager",
-    "max_num_seqs",
-    "prefix_caching",
-    "gpu_memory_utilization",
+    *ENGINE_OPTIONS,
 }
 
 

@@ -31,6 +31,7 @@ import torch
 
 from palaestra.agents.hf import HFAgent
 from palaestra.agents.specs import split_spec
+from palaestra.agents.vllm import ENGINE_OPTIONS
 from palaestra.arena.train.config import PolicyConfig
 from palaestra.arena.train.prefix import shared_prefix_length, shared_prefix_logprobs
 from palaestra.arena.train.samples import Sample
@@ -48,15 +49,6 @@ _SAMPLING_OPTIONS = {
     "stop",
     "seed",
     "batch_size",
-}
-#: Options of a ``vllm:`` policy spec that configure its engine.
-_ENGINE_OPTIONS = {
-    "kv_cache_mb",
-    "max_model_len",
-    "enforce_eager",
-    "max_num_seqs",
-    "prefix_caching",
-    "gpu_memory_utilization",
 }
 #: The policy engine's KV cache on a GPU, MiB, unless the spec sets one: vLLM would otherwise
 #: reserve 90 % of the GPU's memory and leave the trainer none.
@@ -117,7 +109,7 @@ class Policy:
         # device/dtype in the spec, as for agents; the config's fields are the defaults.
         device = options.pop("device", config.device)
         dtype = options.pop("dtype", config.dtype)
-        allowed = _SAMPLING_OPTIONS | (_ENGINE_OPTIONS if scheme == "vllm" else set())
+        allowed = _SAMPLING_OPTIONS | (ENGINE_OPTIONS if scheme == "vllm" else set())
         unknown = set(options) - allowed - {"train", "name"}
         if unknown:
             raise ValueError(
@@ -185,7 +177,7 @@ class Policy:
     def _vllm_agent(self, model_ref: str, options: dict[str, Any], sampling: dict[str, Any]):
         from palaestra.agents.vllm import VLLMAgent
 
-        engine = {k: v for k, v in options.items() if k in _ENGINE_OPTIONS}
+        engine = {k: v for k, v in options.items() if k in ENGINE_OPTIONS}
         if self.device.type == "cuda":
             engine.setdefault("kv_cache_mb", GPU_ENGINE_KV_CACHE_MB)
             # vLLM refuses to start unless this share of the GPU is free: the trainer's model
