@@ -35,7 +35,6 @@ same sequence of calls gives the same text, and the global torch random state is
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -46,6 +45,7 @@ from typing import Any
 from palaestra.agents.chat import observation_messages
 from palaestra.agents.kvcache import DEFAULT_CACHE_MB, SeatCacheStore
 from palaestra.agents.models import load_pretrained, resolve_device, resolve_model
+from palaestra.agents.sampling import SAMPLING_OPTIONS, CountedCalls
 from palaestra.envs.protocol import Action, Observation
 
 __all__ = ["HFAgent", "agent_from_spec", "clear_model_cache", "load_model", "resolve_device"]
@@ -180,7 +180,7 @@ def _options_error(options: dict[str, Any]) -> str:
     )
 
 
-class HFAgent:
+class HFAgent(CountedCalls):
     """A transformers causal LM that plays by generating text.
 
     Args:
@@ -307,25 +307,6 @@ class HFAgent:
             out.extend(self._generate(observations[start : start + size]))
         return out
 
-    @property
-    def calls(self) -> int:
-        """Generate calls made so far. Each call's sampling seed mixes it in, so a trainer
-        that resumes from a checkpoint restores it to sample as the uninterrupted run would."""
-        return self._calls
-
-    @calls.setter
-    def calls(self, value: int) -> None:
-        if not isinstance(value, int) or value < 0:
-            raise ValueError(f"calls must be a non-negative integer, got {value!r}")
-        self._calls = value
-
-    def _call_seed(self, observations: Sequence[Observation]) -> int:
-        digest = hashlib.blake2b(digest_size=8)
-        digest.update(f"{self.seed}\x00{self._calls}".encode())
-        for obs in observations:
-            digest.update(f"\x00{obs.episode}\x00{obs.role}\x00{obs.turn}\x00{obs.text}".encode())
-        return int.from_bytes(digest.digest(), "little") & 0x7FFF_FFFF_FFFF_FFFF
-
     def _generate(self, observations: Sequence[Observation]) -> list[Action]:
         import torch
 
@@ -372,7 +353,7 @@ class HFAgent:
         reused = [0] * len(prompts)
 
         self._calls += 1
-        seed = self._call_seed(observations)
+        seed = self.seed_of(observations)
         was_training = model.training
         started = time.perf_counter()
         with _GENERATE_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
@@ -657,16 +638,8 @@ def _rng_devices(device: Any) -> list[Any]:
 
 
 _OPTIONS = {
-    "name",
-    "temperature",
-    "top_p",
-    "top_k",
-    "max_new_tokens",
-    "stop",
-    "seed",
-    "train",
+    *SAMPLING_OPTIONS,
     "device",
-    "dtype",
     "batch_size",
     "reuse_cache",
     "cache_mb",

@@ -38,7 +38,6 @@ a GPU); see docs/agents.md.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from palaestra.agents.chat import observation_messages
+from palaestra.agents.sampling import SAMPLING_OPTIONS, CountedCalls
 from palaestra.envs.protocol import Action, Observation
 
 __all__ = [
@@ -395,7 +395,7 @@ def clear_engines() -> None:
         _ENGINES.clear()
 
 
-class VLLMAgent:
+class VLLMAgent(CountedCalls):
     """A model on a vLLM engine that plays by generating text.
 
     Args:
@@ -480,18 +480,6 @@ class VLLMAgent:
         self._eos_ids = _eos_ids(self.engine.key[0], self.tokenizer)
         self._calls = 0
 
-    @property
-    def calls(self) -> int:
-        """Generate calls made so far (each request's seed mixes it in); a trainer that resumes
-        from a checkpoint restores it, as for the ``hf:`` agent."""
-        return self._calls
-
-    @calls.setter
-    def calls(self, value: int) -> None:
-        if not isinstance(value, int) or value < 0:
-            raise ValueError(f"calls must be a non-negative integer, got {value!r}")
-        self._calls = value
-
     # -- prompts ---------------------------------------------------------------------------
 
     def render(self, obs: Observation) -> list[int]:
@@ -506,10 +494,7 @@ class VLLMAgent:
 
     def request_seed(self, obs: Observation) -> int:
         """The sampling seed of one request (see the module docstring)."""
-        digest = hashlib.blake2b(digest_size=8)
-        digest.update(f"{self.seed}\x00{self._calls}".encode())
-        digest.update(f"\x00{obs.episode}\x00{obs.role}\x00{obs.turn}\x00{obs.text}".encode())
-        return int.from_bytes(digest.digest(), "little") & 0x7FFF_FFFF_FFFF_FFFF
+        return self.seed_of((obs,))
 
     def _params(self, obs: Observation, budget: int) -> Any:
         from vllm import SamplingParams
@@ -642,18 +627,7 @@ ENGINE_OPTIONS = frozenset(
         "gpu_memory_utilization",
     }
 )
-_OPTIONS = {
-    "name",
-    "temperature",
-    "top_p",
-    "top_k",
-    "max_new_tokens",
-    "stop",
-    "seed",
-    "train",
-    "dtype",
-    *ENGINE_OPTIONS,
-}
+_OPTIONS = SAMPLING_OPTIONS | ENGINE_OPTIONS
 
 
 def agent_from_spec(rest: str, options: dict[str, Any]) -> VLLMAgent:
