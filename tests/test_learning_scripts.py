@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 LEARNING = Path(__file__).resolve().parent.parent / "benchmarks" / "learning"
@@ -75,3 +76,17 @@ def test_negotiation_selfplay_targets_need_intervals_apart():
         "met"
     ]
     assert selfplay_eval.targets({}, None) == {}
+
+
+def test_the_kernel_simulation_learns_with_a_table_and_stays_card_blind_when_fully_coupled():
+    import kuhn_diagnosis
+
+    from palaestra.envs.openspiel.policies import information_states
+
+    states = [s.key for s in information_states("kuhn-poker-v0")]
+    table = kuhn_diagnosis.simulate_run(np.eye(12), states, steps=80, report=(80,))
+    assert table["exploitability"][80] < 0.25  # from uniform's 0.458: a table learns
+    # One shared direction (every pair of states fully coupled): the cards cannot differ.
+    blind = kuhn_diagnosis.simulate_run(np.ones((12, 12)), states, steps=80, report=(80,))
+    assert len(set(blind["p_bet"].values())) == 1
+    assert blind["exploitability"][80] > 0.3

@@ -121,7 +121,7 @@ def gradient_coupling(threads: int) -> dict[str, Any]:
         for name, turn_text, game_kwargs, reply_prefix in variants:
             kuhn.KuhnText.turn_text = turn_text  # type: ignore[method-assign]
             started = time.perf_counter()
-            grads, labels, p_bet = [], [], []
+            grads, labels, keys, p_bet = [], [], [], []
             move_ids = spaced if reply_prefix else [bet, pas]
             for s in information_states("kuhn-poker-v0", **game_kwargs):
                 prompt = list(agent.render(s.observation).ids)
@@ -136,7 +136,9 @@ def gradient_coupling(threads: int) -> dict[str, Any]:
                 p_bet.append(float(torch.sigmoid(margin.detach())))
                 grads.append(torch.cat([p.grad.flatten() for p in params]).double())
                 labels.append((s.player, s.key[1:]))
+                keys.append(s.key)
             g = torch.stack(grads)
+            gram = (g @ g.T).numpy()
             unit = g / g.norm(dim=1, keepdim=True)
             cos = (unit @ unit.T).numpy()
             groups: dict[tuple[int, str], list[int]] = {}
@@ -156,10 +158,139 @@ def gradient_coupling(threads: int) -> dict[str, Any]:
                 "card_specific_share": float(np.mean(share)),
                 "p_bet_spread_across_cards": float(np.mean(spread)),
                 "seconds": time.perf_counter() - started,
+                # The LoRA tangent kernel of the 12 margins (scaled to a mean diagonal of 1):
+                # what one gradient step on one state does to every other state's margin.
+                "states": keys,
+                "kernel": np.round(gram / np.mean(np.diag(gram)), 4).tolist(),
             }
-            print(name, out[name], flush=True)
+            print(name, {k: v for k, v in out[name].items() if k != "kernel"}, flush=True)
     finally:
         kuhn.KuhnText.turn_text = as_is  # type: ignore[method-assign]
+    return out
+
+
+#: The simulated training rules (``simulate``): name -> keyword arguments of ``simulate_run``.
+#: ``lr`` is in units where 1 collapses a uniform start to always-bet within about 5 steps,
+#: as the real runs at lr 2e-4 did; ``magnet`` is the KL coefficient to the uniform policy
+#: (the warm start, i.e. ``loss.reference: initial``), ``kl`` to a moving reference.
+SIMULATED = {
+    "tabular (identity kernel), plain PG, lr 1": {"tabular": True, "lr": 1.0},
+    "measured kernel, plain PG, lr 1": {"lr": 1.0},
+    "measured kernel, plain PG, lr 3": {"lr": 3.0},
+    "measured kernel, moving KL 0.1 every 5, lr 1 (the config as run)": {
+        "lr": 1.0, "kl": 0.1, "reference_every": 5,
+    },
+    "measured kernel, uniform magnet 0.1, lr 3": {"lr": 3.0, "magnet": 0.1},
+    "measured kernel, uniform magnet 0.2, lr 3": {"lr": 3.0, "magnet": 0.2},
+    "measured kernel, uniform magnet 0.3, lr 3": {"lr": 3.0, "magnet": 0.3},
+    "measured kernel, uniform magnet 0.5, lr 3": {"lr": 3.0, "magnet": 0.5},
+    "measured kernel, uniform magnet 0.3, lr 5": {"lr": 5.0, "magnet": 0.3},
+    "measured kernel, uniform magnet 0.3, lr 5, 128 episodes": {
+        "lr": 5.0, "magnet": 0.3, "episodes": 128,
+    },
+}  # fmt: skip
+
+
+def simulate_run(
+    kernel: np.ndarray,
+    states: list[str],
+    steps: int = 120,
+    episodes: int = 64,
+    lr: float = 1.0,
+    kl: float = 0.0,
+    reference_every: int = 0,
+    magnet: float = 0.0,
+    tabular: bool = False,
+    seed: int = 0,
+    report: tuple[int, ...] = (10, 20, 40, 60, 120),
+) -> dict[str, Any]:
+    """Self-play REINFORCE on Kuhn poker, linearised in the LoRA tangent kernel.
+
+    One network plays both seats: every step samples ``episodes`` games (OpenSpiel's rules,
+    one policy at both seats), scores each decision by its return less the seat's running
+    mean (the role baseline, decay 0.9), and moves the 12 bet-pass margins by
+    ``lr * kernel @ g``, where ``g`` is the per-state policy gradient: a gradient step in the
+    weights, seen through the kernel, to first order. The KL terms add their exact per-visit
+    gradient (binary moves). ``tabular`` replaces the kernel by the identity (a table per
+    state: no coupling). Returns the exploitability at the ``report`` steps and the final
+    P(bet) per state.
+    """
+    import pyspiel
+
+    game = pyspiel.load_game("kuhn_poker")
+    k = np.eye(len(states)) if tabular else np.asarray(kernel, dtype=float)
+    index = {key: i for i, key in enumerate(states)}
+    rng = np.random.default_rng(seed)
+    margin = np.zeros(len(states))  # a uniform start: the warm start's policy
+    reference = margin.copy()
+    baseline = [0.0, 0.0]
+    curve = {}
+    for step in range(1, steps + 1):
+        p_bet = 1 / (1 + np.exp(-margin))
+        grad = np.zeros(len(states))
+        visits = np.zeros(len(states))
+        totals = [0.0, 0.0]
+        for _ in range(episodes):
+            state = game.new_initial_state()
+            decisions = []
+            while not state.is_terminal():
+                if state.is_chance_node():
+                    actions, probs = zip(*state.chance_outcomes())
+                    state.apply_action(int(rng.choice(actions, p=probs)))
+                    continue
+                player = state.current_player()
+                i = index[state.information_state_string(player)]
+                action = int(rng.random() < p_bet[i])  # OpenSpiel: 0 pass, 1 bet
+                decisions.append((player, i, action))
+                state.apply_action(action)
+            returns = state.returns()
+            totals[0] += returns[0]
+            totals[1] += returns[1]
+            for player, i, action in decisions:
+                grad[i] += (returns[player] - baseline[player]) * (action - p_bet[i])
+                visits[i] += 1
+        baseline = [0.9 * b + 0.1 * t / episodes for b, t in zip(baseline, totals)]
+        slope = visits * p_bet * (1 - p_bet)  # d KL(binary) / d margin = slope * difference
+        grad -= kl * slope * (margin - reference) + magnet * slope * margin
+        margin = margin + lr * k @ (grad / episodes)
+        if reference_every and step % reference_every == 0:
+            reference = margin.copy()
+        if step in report:
+            p_now = 1 / (1 + np.exp(-margin))
+            curve[step] = tabular_exploitability(
+                {CARDS[int(key[0])] + key[1:]: float(p) for key, p in zip(states, p_now)}
+            )
+    final = 1 / (1 + np.exp(-margin))
+    return {
+        "exploitability": curve,
+        "p_bet": {
+            CARDS[int(key[0])] + key[1:]: round(float(p), 3) for key, p in zip(states, final)
+        },
+    }
+
+
+def simulate(coupling: dict[str, Any], seeds: int = 5) -> dict[str, Any]:
+    """Every rule of :data:`SIMULATED` on the ``name_card`` kernel, ``seeds`` seeds each."""
+    measured = next(v for k, v in coupling.items() if "name_card" in k)
+    out: dict[str, Any] = {}
+    for name, rule in SIMULATED.items():
+        runs = [
+            simulate_run(np.array(measured["kernel"]), measured["states"], seed=s, **rule)
+            for s in range(seeds)
+        ]
+        steps = list(runs[0]["exploitability"])
+        out[name] = {
+            "rule": rule,
+            "steps": steps,
+            "mean": [
+                round(float(np.mean([r["exploitability"][t] for r in runs])), 3) for t in steps
+            ],
+            "worst": [
+                round(float(np.max([r["exploitability"][t] for r in runs])), 3) for t in steps
+            ],
+            "p_bet_seed0": runs[0]["p_bet"],
+        }
+        print(name, out[name]["mean"], "worst", out[name]["worst"], flush=True)
     return out
 
 
@@ -202,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-model", action="store_true", help="skip the gradient coupling")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per simulated rule")
     args = parser.parse_args(argv)
     out: dict[str, Any] = {"reference_policies": reference_policies()}
     print(json.dumps(out["reference_policies"]), flush=True)
@@ -213,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     old = json.loads(path.read_text()) if path.exists() else {}
     if args.no_model and "gradient_coupling" in old:
         out["gradient_coupling"] = old["gradient_coupling"]
+    if any("kernel" in v for v in out.get("gradient_coupling", {}).values()):
+        out["simulation"] = simulate(out["gradient_coupling"], args.seeds)
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {path}")
     return 0
