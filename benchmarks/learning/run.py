@@ -4,10 +4,12 @@
     python benchmarks/learning/run.py quiz --smoke         # 2 steps, tiny eval: a plumbing check
     python benchmarks/learning/run.py negotiation --resume # continue a killed run
     python benchmarks/learning/run.py negotiation --summarise  # rewrite results from metrics
+    python benchmarks/learning/run.py quiz-warm --tag rerun    # a rerun beside the last one
 
-Writes ``benchmarks/learning/results/<name>[-smoke].json`` (the figures: held-out metrics with
-95% confidence intervals at the first and last evaluation, whether the intervals overlap,
-step time, tokens per second, the machine) and ``<name>[-smoke].png`` (learning curves).
+Writes ``benchmarks/learning/results/<name>[-smoke][-<tag>].json`` (the figures: held-out
+metrics with 95% confidence intervals at the first and last evaluation, whether the intervals
+overlap, step time, tokens per second, the machine) and the ``.png`` of the same name
+(learning curves).
 The evaluation is the trainer's own (held-out seeds >= 1,000,000, fixed opponents); nothing
 here re-scores or filters it.
 """
@@ -120,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--summarise", action="store_true", help="only rewrite the results from the run's metrics"
     )
+    parser.add_argument(
+        "--tag",
+        default="",
+        help="suffix of the run folder and the result files (a rerun that keeps the last one)",
+    )
     args = parser.parse_args(argv)
 
     path = HERE / f"{args.name}.yaml"
@@ -128,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         data = smoke(data)
     if args.steps is not None:
         data["steps"] = args.steps
+    if args.tag:
+        data["run_dir"] = f"{data['run_dir']}-{args.tag}"
     config = parse_config(data)
     started = time.perf_counter()
     if not args.summarise:
@@ -137,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_metrics(Path(config.run_dir) / "metrics.jsonl")
     steps = [r for r in rows if "train/reward" in r]
     tag = f"{args.name}-smoke" if args.smoke else args.name
+    tag = f"{tag}-{args.tag}" if args.tag else tag
     result = {
         "config": str(path.relative_to(HERE.parent.parent)),
         "smoke": args.smoke,
