@@ -90,3 +90,11 @@ def test_the_kernel_simulation_learns_with_a_table_and_stays_card_blind_when_ful
     blind = kuhn_diagnosis.simulate_run(np.ones((12, 12)), states, steps=80, report=(80,))
     assert len(set(blind["p_bet"].values())) == 1
     assert blind["exploitability"][80] > 0.3
+
+
+@pytest.mark.parametrize("path", sorted(LEARNING.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_learning_config_parses(path):
+    from palaestra.arena.train.config import load_config
+
+    config = load_config(path)  # an unknown key or a bad value raises, naming it
+    assert config.steps >= 1 and config.stages
