@@ -98,3 +98,19 @@ def test_every_learning_config_parses(path):
 
     config = load_config(path)  # an unknown key or a bad value raises, naming it
     assert config.steps >= 1 and config.stages
+
+
+def test_the_league_average_weights_a_second_decision_by_who_reaches_it():
+    import kuhn_diagnosis
+    import kuhn_selfplay
+
+    labels = [label for label in kuhn_selfplay.NASH]
+    always = dict.fromkeys(labels, 1.0)
+    never = dict.fromkeys(labels, 0.0)
+    mixed = kuhn_selfplay.average_policy([always, never])
+    assert mixed["K"] == 0.5 and mixed["Kb"] == 0.5  # first decisions: equal weights
+    assert mixed["Kpb"] == 0.0  # only the table that checks reaches it: it folds there
+    nash = {label: f(1 / 6)[0] for label, f in kuhn_selfplay.NASH.items()}
+    other = {label: f(1 / 3)[0] for label, f in kuhn_selfplay.NASH.items()}
+    average = kuhn_selfplay.average_policy([nash, other])  # a mix of equilibria is one
+    assert kuhn_diagnosis.tabular_exploitability(average) < 1e-9

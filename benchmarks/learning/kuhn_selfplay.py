@@ -60,6 +60,41 @@ def nash_range(label: str) -> tuple[float, float]:
     return min(values), max(values)
 
 
+def average_policy(tables: list[dict[str, float]]) -> dict[str, float]:
+    """The policy that draws one of ``tables`` (P(bet) per state label) at random for each
+    game, as one behaviour policy: at player 0's second decision (``?pb``) each table is
+    weighted by the probability that it reaches that state (it checked first), elsewhere
+    equally (each player's first decision). The average strategy of fictitious play / NFSP."""
+    out = {}
+    for label in tables[0]:
+        if label.endswith("pb"):
+            reach = [1 - t[label[0]] for t in tables]
+            total = sum(reach)
+            out[label] = sum(w * t[label] for w, t in zip(reach, tables)) / total if total else 0.5
+        else:
+            out[label] = sum(t[label] for t in tables) / len(tables)
+    return out
+
+
+def league_average(run_dir: str | Path, first_step: int) -> dict[str, Any] | None:
+    """Exact exploitability of :func:`average_policy` over the run's evaluated policies from
+    ``first_step`` on (read from its ``exploitability.jsonl``), or ``None`` without them."""
+    from kuhn_diagnosis import tabular_exploitability
+
+    path = Path(run_dir) / "exploitability.jsonl"
+    if not path.exists():
+        return None
+    points = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    chosen = [p for p in points if p["phase"] == "training" and p["step"] >= first_step]
+    if not chosen:
+        return None
+    tables = [{r["state"]: r["p_bet"] for r in p["policy"]} for p in chosen]
+    return {
+        "steps": [p["step"] for p in chosen],
+        "exploitability": tabular_exploitability(average_policy(tables)),
+    }
+
+
 def machine() -> dict[str, Any]:
     model = ""
     try:
@@ -327,7 +362,12 @@ def summarise(args: argparse.Namespace) -> None:
                     "overrides",
                 )
             }
-            | {"machine": r["machine"], "curve": r["curve"]}
+            | {
+                "machine": r["machine"],
+                "curve": r["curve"],
+                # the second half's evaluated policies, one drawn per game (league averaging)
+                "league_average_second_half": league_average(r["run_dir"], r["steps"] // 2),
+            }
             for r in runs
         ],
         "nash_p_bet": {label: list(nash_range(label)) for label in NASH},
