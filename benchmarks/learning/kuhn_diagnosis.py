@@ -188,6 +188,9 @@ SIMULATED = {
     "measured kernel, uniform magnet 0.3, lr 5, 128 episodes": {
         "lr": 5.0, "magnet": 0.3, "episodes": 128,
     },
+    "measured kernel, magnet 0.3 at a pass-heavy warm start (P(bet) 0.17), lr 3": {
+        "lr": 3.0, "magnet": 0.3, "start": 0.17,
+    },
 }  # fmt: skip
 
 
@@ -201,6 +204,7 @@ def simulate_run(
     reference_every: int = 0,
     magnet: float = 0.0,
     tabular: bool = False,
+    start: float = 0.5,
     seed: int = 0,
     report: tuple[int, ...] = (10, 20, 40, 60, 120),
 ) -> dict[str, Any]:
@@ -212,7 +216,8 @@ def simulate_run(
     ``lr * kernel @ g``, where ``g`` is the per-state policy gradient: a gradient step in the
     weights, seen through the kernel, to first order. The KL terms add their exact per-visit
     gradient (binary moves). ``tabular`` replaces the kernel by the identity (a table per
-    state: no coupling). Returns the exploitability at the ``report`` steps and the final
+    state: no coupling). ``start`` is the warm start's P(bet) in every state, and the magnet's
+    centre (uniform: 0.5). Returns the exploitability at the ``report`` steps and the final
     P(bet) per state.
     """
     import pyspiel
@@ -221,7 +226,10 @@ def simulate_run(
     k = np.eye(len(states)) if tabular else np.asarray(kernel, dtype=float)
     index = {key: i for i, key in enumerate(states)}
     rng = np.random.default_rng(seed)
-    margin = np.zeros(len(states))  # a uniform start: the warm start's policy
+    # The warm start's policy: P(bet) = start everywhere; the magnet is that policy too, as
+    # the trainer's `reference: initial` is the warm-started weights.
+    margin = np.full(len(states), np.log(start / (1 - start)))
+    anchor = margin.copy()
     reference = margin.copy()
     baseline = [0.0, 0.0]
     curve = {}
@@ -251,7 +259,7 @@ def simulate_run(
                 visits[i] += 1
         baseline = [0.9 * b + 0.1 * t / episodes for b, t in zip(baseline, totals)]
         slope = visits * p_bet * (1 - p_bet)  # d KL(binary) / d margin = slope * difference
-        grad -= kl * slope * (margin - reference) + magnet * slope * margin
+        grad -= kl * slope * (margin - reference) + magnet * slope * (margin - anchor)
         margin = margin + lr * k @ (grad / episodes)
         if reference_every and step % reference_every == 0:
             reference = margin.copy()
