@@ -225,6 +225,7 @@ def simulate_run(
     game = pyspiel.load_game("kuhn_poker")
     k = np.eye(len(states)) if tabular else np.asarray(kernel, dtype=float)
     index = {key: i for i, key in enumerate(states)}
+    labels = [CARDS[int(key[0])] + key[1:] for key in states]  # "0pb" -> "Jpb"
     rng = np.random.default_rng(seed)
     # The warm start's policy: P(bet) = start everywhere; the magnet is that policy too, as
     # the trainer's `reference: initial` is the warm-started weights.
@@ -234,7 +235,7 @@ def simulate_run(
     baseline = [0.0, 0.0]
     curve = {}
     for step in range(1, steps + 1):
-        p_bet = 1 / (1 + np.exp(-margin))
+        p_bet = _sigmoid(margin)
         grad = np.zeros(len(states))
         visits = np.zeros(len(states))
         totals = [0.0, 0.0]
@@ -264,17 +265,16 @@ def simulate_run(
         if reference_every and step % reference_every == 0:
             reference = margin.copy()
         if step in report:
-            p_now = 1 / (1 + np.exp(-margin))
-            curve[step] = tabular_exploitability(
-                {CARDS[int(key[0])] + key[1:]: float(p) for key, p in zip(states, p_now)}
-            )
-    final = 1 / (1 + np.exp(-margin))
+            curve[step] = tabular_exploitability(dict(zip(labels, map(float, _sigmoid(margin)))))
+    final = _sigmoid(margin)
     return {
         "exploitability": curve,
-        "p_bet": {
-            CARDS[int(key[0])] + key[1:]: round(float(p), 3) for key, p in zip(states, final)
-        },
+        "p_bet": {label: round(float(p), 3) for label, p in zip(labels, final)},
     }
+
+
+def _sigmoid(margin: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-margin))
 
 
 def simulate(coupling: dict[str, Any], seeds: int = 5) -> dict[str, Any]:
