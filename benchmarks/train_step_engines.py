@@ -2,6 +2,7 @@
 
     python benchmarks/train_step_engines.py                  # hf: and vllm:, negotiation-short
     python benchmarks/train_step_engines.py --engines hf --episodes 4 --steps 1
+    python benchmarks/train_step_engines.py --engines hf --dtypes float32 bfloat16
 
 Runs in a venv that has vLLM (``make install-vllm VENV=...``; the ``hf:`` run uses the same
 venv, so both read the same transformers). Each engine runs in a child process of its own, one
@@ -9,7 +10,8 @@ after the other (one engine in memory at a time; nothing cached between them): t
 builds the trainer from ``benchmarks/learning/negotiation-short.yaml`` with the policy spec's
 engine replaced, ``--episodes`` episodes a step (groups of ``--group-size``), zero-advantage
 samples kept (so that both engines update on the same number of samples), no evaluation and
-no checkpoint, then times ``--steps`` training steps and, on ``vllm:``, ``--syncs`` more weight
+no checkpoint, each ``--dtypes`` dtype in turn (the policy's weights, its updates and the
+engine's sampling), then times ``--steps`` training steps and, on ``vllm:``, ``--syncs`` more weight
 syncs on their own. Per step it records wall and CPU seconds (the process's, every thread) of
 the whole step and the trainer's own split (``time/rollout_s``, ``time/update_s``,
 ``time/weight_sync_s``), the policy's tokens, the engine log-prob gap; per run the start-up
@@ -50,6 +52,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     body, options = split_spec(base["policy"]["spec"])
     _, _, model = body.partition(":")
     options["max_new_tokens"] = args.max_new_tokens
+    options["dtype"] = args.dtype
     query = "&".join(f"{k}={v}" for k, v in options.items())
     data = {
         **base,
@@ -108,11 +111,23 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def cpu_flags() -> list[str]:
+    """The CPU's vector flags that decide fp32/bf16 speed (``avx512_bf16``, ``amx_bf16``)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+    return [flag for flag in wanted if f" {flag}" in text]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=str(CONFIG))
     parser.add_argument("--engines", nargs="+", default=["hf", "vllm"])
     parser.add_argument("--engine", help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--dtype", default="float32", help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--dtypes", nargs="+", default=["float32"], help="e.g. float32 bfloat16")
     parser.add_argument("--model", default=None, help="override the config's model")
     parser.add_argument("--episodes", type=int, default=8)
     parser.add_argument("--group-size", type=int, default=4)
@@ -126,8 +141,9 @@ def main() -> None:
         print(json.dumps(child(args)))
         return
     runs = []
-    for engine in args.engines:
-        cmd = [sys.executable, __file__, "--engine", engine, "--config", args.config]
+    for engine, dtype in [(e, d) for e in args.engines for d in args.dtypes]:
+        cmd = [sys.executable, __file__, "--engine", engine, "--dtype", dtype]
+        cmd += ["--config", args.config]
         for flag in ("episodes", "group_size", "max_new_tokens", "steps", "syncs", "threads"):
             cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         if args.model:
@@ -150,6 +166,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
+            "cpu_flags": cpu_flags(),
         },
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "runs": runs,

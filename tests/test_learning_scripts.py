@@ -90,6 +90,16 @@ def test_the_kernel_simulation_learns_with_a_table_and_stays_card_blind_when_ful
     blind = kuhn_diagnosis.simulate_run(np.ones((12, 12)), states, steps=80, report=(80,))
     assert len(set(blind["p_bet"].values())) == 1
     assert blind["exploitability"][80] > 0.3
+    # A rate decaying from 0 to 0 over the run never moves the uniform start.
+    still = kuhn_diagnosis.simulate_run(
+        np.eye(12), states, steps=3, lr=0.0, lr_end=0.0, report=(3,)
+    )
+    assert set(still["p_bet"].values()) == {0.5}
+    # From 0 at the first step to 50 at the last: only the last step moves it.
+    late = kuhn_diagnosis.simulate_run(
+        np.eye(12), states, steps=3, lr=0.0, lr_end=50.0, report=(3,)
+    )
+    assert len(set(late["p_bet"].values())) > 1
 
 
 @pytest.mark.parametrize("path", sorted(LEARNING.glob("*.yaml")), ids=lambda p: p.name)

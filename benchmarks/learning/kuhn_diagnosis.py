@@ -191,6 +191,16 @@ SIMULATED = {
     "measured kernel, magnet 0.3 at a pass-heavy warm start (P(bet) 0.17), lr 3": {
         "lr": 3.0, "magnet": 0.3, "start": 0.17,
     },
+    "measured kernel, uniform magnet 0.3, lr 6": {"lr": 6.0, "magnet": 0.3},
+    "measured kernel, uniform magnet 0.3, lr 6 decaying linearly to 1": {
+        "lr": 6.0, "magnet": 0.3, "lr_end": 1.0,
+    },
+    "measured kernel, uniform magnet 0.3, lr 6, 128 episodes": {
+        "lr": 6.0, "magnet": 0.3, "episodes": 128,
+    },
+    "tabular (identity kernel), uniform magnet 0.3, lr 3": {
+        "tabular": True, "lr": 3.0, "magnet": 0.3,
+    },
 }  # fmt: skip
 
 
@@ -205,6 +215,7 @@ def simulate_run(
     magnet: float = 0.0,
     tabular: bool = False,
     start: float = 0.5,
+    lr_end: float | None = None,
     seed: int = 0,
     report: tuple[int, ...] = (10, 20, 40, 60, 120),
 ) -> dict[str, Any]:
@@ -217,7 +228,8 @@ def simulate_run(
     weights, seen through the kernel, to first order. The KL terms add their exact per-visit
     gradient (binary moves). ``tabular`` replaces the kernel by the identity (a table per
     state: no coupling). ``start`` is the warm start's P(bet) in every state, and the magnet's
-    centre (uniform: 0.5). Returns the exploitability at the ``report`` steps and the final
+    centre (uniform: 0.5). ``lr_end`` decays the rate linearly from ``lr`` at the first step to
+    ``lr_end`` at the last. Returns the exploitability at the ``report`` steps and the final
     P(bet) per state.
     """
     import pyspiel
@@ -261,7 +273,8 @@ def simulate_run(
         baseline = [0.9 * b + 0.1 * t / episodes for b, t in zip(baseline, totals)]
         slope = visits * p_bet * (1 - p_bet)  # d KL(binary) / d margin = slope * difference
         grad -= kl * slope * (margin - reference) + magnet * slope * (margin - anchor)
-        margin = margin + lr * k @ (grad / episodes)
+        rate = lr if lr_end is None else lr + (lr_end - lr) * (step - 1) / max(steps - 1, 1)
+        margin = margin + rate * k @ (grad / episodes)
         if reference_every and step % reference_every == 0:
             reference = margin.copy()
         if step in report:
@@ -353,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     old = json.loads(path.read_text()) if path.exists() else {}
     if args.no_model and "gradient_coupling" in old:
         out["gradient_coupling"] = old["gradient_coupling"]
+    if not out["probe_runs"] and old.get("probe_runs"):  # a checkout without the run folders
+        out["probe_runs"] = old["probe_runs"]
     if any("kernel" in v for v in out.get("gradient_coupling", {}).values()):
         out["simulation"] = simulate(out["gradient_coupling"], args.seeds)
     path.write_text(json.dumps(out, indent=2) + "\n")
