@@ -111,6 +111,12 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def config_name(path: str) -> str:
+    """The config's path relative to the repository when it is inside it (as given or not)."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(ROOT.parent)) if resolved.is_relative_to(ROOT.parent) else path
+
+
 def cpu_flags() -> list[str]:
     """The CPU's vector flags that decide fp32/bf16 speed (``avx512_bf16``, ``amx_bf16``)."""
     try:
@@ -119,6 +125,41 @@ def cpu_flags() -> list[str]:
         return []
     wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
     return [flag for flag in wanted if f" {flag}" in text]
+
+
+def write_result(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
+    """Write the runs so far, with the machine and the versions, to ``args.out``."""
+    result = {
+        "what": "one training step (rollout, update, weight sync) per rollout engine",
+        "config": config_name(args.config),
+        "episodes_per_step": args.episodes,
+        "group_size": args.group_size,
+        "max_new_tokens": args.max_new_tokens,
+        "threads": args.threads,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu_flags": cpu_flags(),
+        },
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "runs": runs,
+    }
+    try:
+        import vllm
+
+        result["vllm"] = vllm.__version__
+    except ImportError:
+        pass
+    import torch
+    import transformers
+
+    result["torch"], result["transformers"] = torch.__version__, transformers.__version__
+    result["git"] = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 
 
 def main() -> None:
@@ -155,37 +196,7 @@ def main() -> None:
         run = json.loads(out.stdout.strip().splitlines()[-1])
         run["process_wall_s"] = time.perf_counter() - started
         runs.append(run)
-    result = {
-        "what": "one training step (rollout, update, weight sync) per rollout engine",
-        "config": str(Path(args.config).relative_to(ROOT.parent)),
-        "episodes_per_step": args.episodes,
-        "group_size": args.group_size,
-        "max_new_tokens": args.max_new_tokens,
-        "threads": args.threads,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpu_flags": cpu_flags(),
-        },
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "runs": runs,
-    }
-    try:
-        import vllm
-
-        result["vllm"] = vllm.__version__
-    except ImportError:
-        pass
-    import torch
-    import transformers
-
-    result["torch"], result["transformers"] = torch.__version__, transformers.__version__
-    result["git"] = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        write_result(args, runs)  # after every engine: a crash later loses nothing measured
     print(f"wrote {args.out}")
 
 

@@ -189,15 +189,19 @@ def train(args: argparse.Namespace) -> Path:
         )
         return point
 
-    # The base model is the same for every seed: measured once, then read back.
+    # The base model is the same for every seed: measured once per policy spec (its dtype
+    # changes the figure), then read back.
     base_file = RESULTS / "kuhn-selfplay-base-model.json"
-    cached = json.loads(base_file.read_text()) if base_file.exists() else None
-    if cached and cached.get("spec") == config.policy.spec:
-        base = cached["point"]
+    cached = json.loads(base_file.read_text()) if base_file.exists() else {}
+    if "spec" in cached:  # the file's first layout: one spec
+        cached = {"points": {cached["spec"]: cached["point"]}}
+    points = cached.get("points", {})
+    if config.policy.spec in points:
+        base = points[config.policy.spec]
     else:
-        base = measure(0, "base model")
+        base = points[config.policy.spec] = measure(0, "base model")
         RESULTS.mkdir(parents=True, exist_ok=True)
-        base_file.write_text(json.dumps({"spec": config.policy.spec, "point": base}, indent=2))
+        base_file.write_text(json.dumps({"points": points}, indent=2) + "\n")
     clock = time.perf_counter()
     warm_seconds = 0.0
     if config.warm_start is not None:
