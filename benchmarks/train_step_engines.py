@@ -3,20 +3,23 @@
     python benchmarks/train_step_engines.py                  # hf: and vllm:, negotiation-short
     python benchmarks/train_step_engines.py --engines hf --episodes 4 --steps 1
     python benchmarks/train_step_engines.py --engines hf --dtypes float32 bfloat16
+    python benchmarks/train_step_engines.py --engines hf --dtypes bfloat16 --shared-prefix config on
 
 Runs in a venv that has vLLM (``make install-vllm VENV=...``; the ``hf:`` run uses the same
 venv, so both read the same transformers). Each engine runs in a child process of its own, one
 after the other (one engine in memory at a time; nothing cached between them): the child
-builds the trainer from ``benchmarks/learning/negotiation-short.yaml`` with the policy spec's
-engine replaced, ``--episodes`` episodes a step (groups of ``--group-size``), zero-advantage
-samples kept (so that both engines update on the same number of samples), no evaluation and
-no checkpoint, each ``--dtypes`` dtype in turn (the policy's weights, its updates and the
-engine's sampling), then times ``--steps`` training steps and, on ``vllm:``, ``--syncs`` more weight
-syncs on their own. Per step it records wall and CPU seconds (the process's, every thread) of
-the whole step and the trainer's own split (``time/rollout_s``, ``time/update_s``,
-``time/weight_sync_s``), the policy's tokens, the engine log-prob gap; per run the start-up
-(model load, engine start), the peak memory and the load average. The machine is shared:
-read the figures with the load beside them. Writes
+builds the trainer from ``benchmarks/learning/negotiation-short.yaml`` (or ``--config``) with
+the policy spec's engine replaced, ``--episodes`` episodes a step (groups of
+``--group-size``), zero-advantage samples kept (so that both engines update on the same number
+of samples), no evaluation and no checkpoint, each ``--dtypes`` dtype in turn (the policy's
+weights, its updates and the engine's sampling) and each ``--shared-prefix`` setting (``on``:
+the update computes the samples' common prompt prefix once per minibatch). It times
+``--steps`` training steps and, on ``vllm:``, ``--syncs`` more weight syncs on their own. Per
+step it records wall and CPU seconds (the process's, every thread) of the whole step and the
+trainer's own split (``time/rollout_s``, ``time/update_s``, ``time/weight_sync_s``), the
+policy's tokens, the engine log-prob gap; per run the start-up (model load, engine start), the
+peak memory and the load average. The machine is shared: read the figures with the load
+beside them. Writes
 ``benchmarks/results/train_step_engines.json``.
 """
 
@@ -53,6 +56,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     _, _, model = body.partition(":")
     options["max_new_tokens"] = args.max_new_tokens
     options["dtype"] = args.dtype
+    shared_prefix = args.shared_prefix == ["on"]  # child mode: one value
     query = "&".join(f"{k}={v}" for k, v in options.items())
     data = {
         **base,
@@ -65,6 +69,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "eval": {**base["eval"], "every": 0},
         "checkpoint": {**base["checkpoint"], "every": 10_000},
         "warm_start": None,
+        "optim": {**base["optim"], **({"shared_prefix": True} if shared_prefix else {})},
         "log_episodes": False,
     }
     config = parse_config(data)
@@ -101,6 +106,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "engine": args.engine,
         "spec": config.policy.spec,
         "dtype": str(trainer.policy.dtype),
+        "shared_prefix": config.optim.shared_prefix,
         "synced_parameters": params,
         "startup": startup,
         "steps": steps,
@@ -169,6 +175,13 @@ def main() -> None:
     parser.add_argument("--engine", help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--dtype", default="float32", help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--dtypes", nargs="+", default=["float32"], help="e.g. float32 bfloat16")
+    parser.add_argument(
+        "--shared-prefix",
+        nargs="+",
+        default=["config"],
+        choices=["config", "on"],
+        help="optim.shared_prefix per run: as the config has it, or on (each in turn)",
+    )
     parser.add_argument("--model", default=None, help="override the config's model")
     parser.add_argument("--episodes", type=int, default=8)
     parser.add_argument("--group-size", type=int, default=4)
@@ -182,8 +195,10 @@ def main() -> None:
         print(json.dumps(child(args)))
         return
     runs = []
-    for engine, dtype in [(e, d) for e in args.engines for d in args.dtypes]:
+    combos = [(e, d, p) for e in args.engines for d in args.dtypes for p in args.shared_prefix]
+    for engine, dtype, prefix in combos:
         cmd = [sys.executable, __file__, "--engine", engine, "--dtype", dtype]
+        cmd += ["--shared-prefix", prefix]
         cmd += ["--config", args.config]
         for flag in ("episodes", "group_size", "max_new_tokens", "steps", "syncs", "threads"):
             cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
