@@ -129,8 +129,9 @@ def cpu_flags() -> list[str]:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return []
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-    return [flag for flag in wanted if f" {flag}" in text]
+    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
+    present = set(line.partition(":")[2].split())  # whole words: avx512f is not avx512fp16
+    return [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in present]
 
 
 def write_result(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:

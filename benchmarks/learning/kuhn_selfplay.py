@@ -192,10 +192,7 @@ def train(args: argparse.Namespace) -> Path:
     # The base model is the same for every seed: measured once per policy spec (its dtype
     # changes the figure), then read back.
     base_file = RESULTS / "kuhn-selfplay-base-model.json"
-    cached = json.loads(base_file.read_text()) if base_file.exists() else {}
-    if "spec" in cached:  # the file's first layout: one spec
-        cached = {"points": {cached["spec"]: cached["point"]}}
-    points = cached.get("points", {})
+    points = json.loads(base_file.read_text())["points"] if base_file.exists() else {}
     if config.policy.spec in points:
         base = points[config.policy.spec]
     else:
