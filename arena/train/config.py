@@ -8,6 +8,7 @@ The field docstrings below are the reference in ``docs/training.md``.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -80,6 +81,37 @@ class OptimConfig(_Section):
     """Compute the longest token prefix common to a minibatch once (with gradients) and let
     every sample's suffix attend to its keys and values: exact, and much less work when most
     of each prompt is the same rules text (:mod:`palaestra.arena.train.prefix`)."""
+    schedule: Literal["constant", "linear", "cosine"] = "constant"
+    """Learning rate over the run's ``steps`` training steps, after ``warmup_steps``:
+    ``constant`` keeps ``lr``; ``linear`` and ``cosine`` go from ``lr`` at the last warm-up
+    step (the first step without warm-up) to ``lr_end`` at the last step (the schedules of transformers'
+    ``get_linear_schedule_with_warmup`` and ``get_cosine_schedule_with_warmup``, with a floor).
+    A decaying step size is what turns self-play policy gradient's cycling in zero-sum games
+    into convergence (docs/training.md, Kuhn poker). The warm start keeps its own ``lr``."""
+    warmup_steps: int = Field(0, ge=0)
+    """Training steps over which the learning rate rises linearly to ``lr`` (any schedule)."""
+    lr_end: float = Field(0.0, ge=0)
+    """The learning rate at the last step under ``linear`` and ``cosine``."""
+
+    def lr_at(self, step: int, total: int) -> float:
+        """The learning rate of the update made at training step ``step`` (counted from 0) of
+        ``total``.
+
+        >>> OptimConfig(lr=1.0, schedule="linear", lr_end=0.5).lr_at(2, 3)
+        0.5
+        >>> OptimConfig(lr=1.0, warmup_steps=4).lr_at(0, 10)
+        0.25
+        """
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        if self.schedule == "constant":
+            return self.lr
+        start = max(self.warmup_steps - 1, 0)  # the step that runs at ``lr``
+        span = total - 1 - start
+        progress = min(1.0, (step - start) / span) if span > 0 else 0.0
+        if self.schedule == "linear":
+            return self.lr + (self.lr_end - self.lr) * progress
+        return self.lr_end + (self.lr - self.lr_end) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 class LossConfig(_Section):

@@ -407,6 +407,9 @@ class Trainer:
             batch.append(Sample(**{**asdict(s), "weight": float(w)}))
         self.replay.add(fresh, [s.advantage for s in fresh])
         update_started = time.perf_counter()
+        lr = cfg.optim.lr_at(self.step, cfg.steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         behaviour: dict[int, torch.Tensor] | None = None
         if self.policy.engine is not None:  # another engine sampled: recompute old, then TIS
             behaviour = {}
@@ -456,6 +459,7 @@ class Trainer:
             "train/advantage_abs": float(np.mean([abs(s.advantage) for s in samples]))
             if samples
             else 0.0,
+            "train/lr": lr,
             "time/rollout_s": rollout_seconds,
             "time/update_s": update_seconds,
             "time/weight_sync_s": sync_seconds,

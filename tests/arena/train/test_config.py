@@ -43,3 +43,18 @@ def test_load_yaml(tmp_path):
     assert load_config(path).steps == 3
     with pytest.raises(FileNotFoundError):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_learning_rate_schedules():
+    from palaestra.arena.train.config import OptimConfig
+
+    constant = OptimConfig(lr=1.0)
+    assert [constant.lr_at(s, 5) for s in range(5)] == [1.0] * 5
+    linear = OptimConfig(lr=1.0, schedule="linear", lr_end=0.2, warmup_steps=2)
+    assert [linear.lr_at(s, 6) for s in range(6)] == pytest.approx([0.5, 1.0, 0.8, 0.6, 0.4, 0.2])
+    assert linear.lr_at(10, 6) == pytest.approx(0.2)  # past the horizon (resumed longer): the floor
+    cosine = OptimConfig(lr=1.0, schedule="cosine", lr_end=0.0)
+    assert [cosine.lr_at(s, 3) for s in range(3)] == pytest.approx([1.0, 0.5, 0.0])
+    assert OptimConfig(lr=1.0, schedule="linear", lr_end=0.0).lr_at(0, 1) == 1.0  # one step: lr
+    with pytest.raises(ValueError, match="schedule"):
+        OptimConfig(lr=1.0, schedule="step")

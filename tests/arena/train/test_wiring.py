@@ -420,6 +420,28 @@ def test_gradient_norm_is_clipped_before_the_optimiser_step(tiny, tmp_path):
     assert all(n <= 1e-4 * (1 + 1e-4) for n in norms)  # what the optimiser was given
 
 
+def test_learning_rate_schedule_sets_the_optimisers_rate_at_every_step(tiny, tmp_path):
+    """Cut: ``group["lr"] = lr`` in ``train_step`` -> ``pass`` (every update at ``optim.lr``)."""
+    config = _config(
+        tiny,
+        tmp_path,
+        steps=4,
+        optim={"lr": 1e-2, "schedule": "linear", "lr_end": 1e-3, "warmup_steps": 1},
+        advantage={"baseline": "none"},
+        replay={"drop_zero_advantage": False},
+        loss={"entropy_coef": 1.0},  # a gradient at every step, whatever the rewards
+    )
+    trainer, _, _ = _trainer(config)
+    used: list[float] = []
+    trainer.optimizer.register_step_pre_hook(
+        lambda optimizer, args, kwargs: used.append(optimizer.param_groups[0]["lr"])
+    )
+    rows = _steps(trainer, 4)
+    expected = [1e-2, 7e-3, 4e-3, 1e-3]  # lr after a one-step warm-up, then linear to lr_end
+    assert used == pytest.approx(expected)
+    assert [r["train/lr"] for r in rows] == pytest.approx(expected)
+
+
 def _ratio_drift(clip: float, tiny: str, tmp_path) -> float:
     """Mean |log ratio| on the batch after four epochs of updates on it."""
     config = _config(
