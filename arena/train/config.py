@@ -84,8 +84,9 @@ class OptimConfig(_Section):
     schedule: Literal["constant", "linear", "cosine"] = "constant"
     """Learning rate over the run's ``steps`` training steps, after ``warmup_steps``:
     ``constant`` keeps ``lr``; ``linear`` and ``cosine`` go from ``lr`` at the last warm-up
-    step (the first step without warm-up) to ``lr_end`` at the last step (the schedules of transformers'
-    ``get_linear_schedule_with_warmup`` and ``get_cosine_schedule_with_warmup``, with a floor).
+    step (the first step without warm-up) to ``lr_end`` at the last step (the schedules of
+    transformers' ``get_linear_schedule_with_warmup`` and ``get_cosine_schedule_with_warmup``,
+    with a floor).
     A decaying step size is what turns self-play policy gradient's cycling in zero-sum games
     into convergence (docs/training.md, Kuhn poker). The warm start keeps its own ``lr``."""
     warmup_steps: int = Field(0, ge=0)

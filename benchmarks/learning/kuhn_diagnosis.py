@@ -216,6 +216,7 @@ def simulate_run(
     tabular: bool = False,
     start: float = 0.5,
     lr_end: float | None = None,
+    magnet_end: float | None = None,
     seed: int = 0,
     report: tuple[int, ...] = (10, 20, 40, 60, 120),
 ) -> dict[str, Any]:
@@ -229,8 +230,8 @@ def simulate_run(
     gradient (binary moves). ``tabular`` replaces the kernel by the identity (a table per
     state: no coupling). ``start`` is the warm start's P(bet) in every state, and the magnet's
     centre (uniform: 0.5). ``lr_end`` decays the rate linearly from ``lr`` at the first step to
-    ``lr_end`` at the last. Returns the exploitability at the ``report`` steps and the final
-    P(bet) per state.
+    ``lr_end`` at the last, and ``magnet_end`` the magnet's coefficient likewise. Returns the
+    exploitability at the ``report`` steps and the final P(bet) per state.
     """
     import pyspiel
 
@@ -272,8 +273,10 @@ def simulate_run(
                 visits[i] += 1
         baseline = [0.9 * b + 0.1 * t / episodes for b, t in zip(baseline, totals)]
         slope = visits * p_bet * (1 - p_bet)  # d KL(binary) / d margin = slope * difference
-        grad -= kl * slope * (margin - reference) + magnet * slope * (margin - anchor)
-        rate = lr if lr_end is None else lr + (lr_end - lr) * (step - 1) / max(steps - 1, 1)
+        done = (step - 1) / max(steps - 1, 1)
+        pull = magnet if magnet_end is None else magnet + (magnet_end - magnet) * done
+        grad -= kl * slope * (margin - reference) + pull * slope * (margin - anchor)
+        rate = lr if lr_end is None else lr + (lr_end - lr) * done
         margin = margin + rate * k @ (grad / episodes)
         if reference_every and step % reference_every == 0:
             reference = margin.copy()
