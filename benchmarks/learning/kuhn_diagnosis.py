@@ -198,6 +198,15 @@ SIMULATED = {
     "measured kernel, uniform magnet 0.3, lr 6, 128 episodes": {
         "lr": 6.0, "magnet": 0.3, "episodes": 128,
     },
+    "measured kernel, uniform magnet 0.3, lr 9 decaying linearly to 1": {
+        "lr": 9.0, "magnet": 0.3, "lr_end": 1.0,
+    },
+    "measured kernel, uniform magnet 0.5, lr 6 decaying linearly to 1": {
+        "lr": 6.0, "magnet": 0.5, "lr_end": 1.0,
+    },
+    "measured kernel, magnet annealed 0.3 to 0, lr 6 decaying linearly to 1": {
+        "lr": 6.0, "magnet": 0.3, "magnet_end": 0.0, "lr_end": 1.0,
+    },
     "tabular (identity kernel), uniform magnet 0.3, lr 3": {
         "tabular": True, "lr": 3.0, "magnet": 0.3,
     },
