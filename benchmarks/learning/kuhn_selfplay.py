@@ -10,8 +10,10 @@ scored: OpenSpiel's best responses to the distribution the model puts on ``pass`
 their aliases at each of the 12 information states, as ``palaestra evaluate exploitability``)
 before the warm start, after it (``exploitability_before``), after every ``eval.every``
 steps and at the end (``exploitability_after``). Training stops at ``steps`` or when
-``--minutes`` of training wall time have passed, whichever comes first; the clock starts
-after model loading. Writes ``results/kuhn-selfplay-s<seed>.json`` (the curve, both policy
+``--minutes`` of training wall time would pass (a step starts only if it can end inside the
+budget, at the mean step time so far), whichever comes first; the clock starts after model
+loading and the warm start counts. ``first_at_target`` records the first evaluation at or
+below 0.10 and its minute. Writes ``results/kuhn-selfplay-s<seed>.json`` (the curve, both policy
 tables, step times, the config, the machine and its load) and the run folder
 (``runs/kuhn-selfplay-s<seed>``: checkpoints for ``palaestra ladder``). ``--summarise`` reads
 the per-seed results and writes ``results/kuhn-selfplay.json`` and ``kuhn-selfplay.png``
@@ -136,6 +138,11 @@ def _table(result: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _mean_step(steps: list[dict[str, Any]]) -> float:
+    """Mean wall seconds of the steps so far (0 before the first)."""
+    return sum(s["time/step_s"] for s in steps) / len(steps) if steps else 0.0
+
+
 def train(args: argparse.Namespace) -> Path:
     import torch
 
@@ -166,6 +173,7 @@ def train(args: argparse.Namespace) -> Path:
     game_kwargs = dict(config.stages[0].games[0].kwargs)
     log_path = Path(config.run_dir) / "exploitability.jsonl"
     log_path.write_text("")
+    clock: float | None = None
 
     def measure(step: int, phase: str) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -178,6 +186,8 @@ def train(args: argparse.Namespace) -> Path:
             "exploitability": result.exploitability,
             "invalid_mass": result.invalid_mass,
             "seconds": time.perf_counter() - t0,
+            # Since the budget's clock started (before the warm start); None for the base model.
+            "elapsed_s": None if clock is None else t0 - clock,
             "policy": _table(result),
         }
         with log_path.open("a") as f:
@@ -211,7 +221,8 @@ def train(args: argparse.Namespace) -> Path:
     curve.append(measure(0, "after warm start" if config.warm_start else "initial"))
     steps: list[dict[str, Any]] = []
     deadline = clock + args.minutes * 60
-    while trainer.step < config.steps and time.perf_counter() < deadline:
+    # A step is started only if it can end inside the budget (at the mean step time so far).
+    while trainer.step < config.steps and time.perf_counter() + _mean_step(steps) < deadline:
         cpu0 = time.process_time()
         metrics = trainer.train_step()
         metrics["time/step_cpu_s"] = time.process_time() - cpu0
@@ -262,6 +273,15 @@ def train(args: argparse.Namespace) -> Path:
         "exploitability_before": before["exploitability"],
         "exploitability_after": after["exploitability"],
         "exploitability_min": min(p["exploitability"] for p in curve),
+        # The first evaluation at or below the target, and when (minutes since the clock).
+        "first_at_target": next(
+            (
+                {"step": p["step"], "minutes": p["elapsed_s"] / 60}
+                for p in curve
+                if p["exploitability"] <= 0.10
+            ),
+            None,
+        ),
         "target": {"exploitability": 0.10, "minutes": 45},
         "target_met": after["exploitability"] <= 0.10 and train_seconds <= 45 * 60,
         "curve": [{k: v for k, v in p.items() if k != "policy"} for p in curve],
@@ -272,7 +292,7 @@ def train(args: argparse.Namespace) -> Path:
             "model_load": load_seconds,
             "warm_start": warm_seconds,
             "training_incl_warm_start_and_evals": train_seconds,
-            "mean_step": sum(s["time/step_s"] for s in steps) / max(1, len(steps)),
+            "mean_step": _mean_step(steps),
             # CPU seconds of this process (all its threads): on a shared machine the wall
             # time says how loaded it was, this says what a step costs.
             "mean_step_cpu": sum(s["time/step_cpu_s"] for s in steps) / max(1, len(steps)),
