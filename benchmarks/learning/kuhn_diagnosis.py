@@ -283,9 +283,9 @@ def simulate_run(
         baseline = [0.9 * b + 0.1 * t / episodes for b, t in zip(baseline, totals)]
         slope = visits * p_bet * (1 - p_bet)  # d KL(binary) / d margin = slope * difference
         done = (step - 1) / max(steps - 1, 1)
-        pull = magnet if magnet_end is None else magnet + (magnet_end - magnet) * done
+        pull = _linear(magnet, magnet_end, done)
         grad -= kl * slope * (margin - reference) + pull * slope * (margin - anchor)
-        rate = lr if lr_end is None else lr + (lr_end - lr) * done
+        rate = _linear(lr, lr_end, done)
         margin = margin + rate * k @ (grad / episodes)
         if reference_every and step % reference_every == 0:
             reference = margin.copy()
@@ -296,6 +296,11 @@ def simulate_run(
         "exploitability": curve,
         "p_bet": {label: round(float(p), 3) for label, p in zip(labels, final)},
     }
+
+
+def _linear(start: float, end: float | None, done: float) -> float:
+    """``start`` moved linearly towards ``end`` by the fraction ``done`` (``end`` None: fixed)."""
+    return start if end is None else start + (end - start) * done
 
 
 def _sigmoid(margin: np.ndarray) -> np.ndarray:
