@@ -227,3 +227,50 @@ def test_filled_buffer_right_aligns_each_row_and_zeroes_the_padding():
     assert buf[:, :, 0, :, :2].eq(0).all() and buf[:, :, 0, :, 2:5].eq(1).all()
     assert buf[:, :, 1, :, :5].eq(0).all()  # a row with nothing cached: all padding
     assert buf[:, :, 2, :, :5].eq(2).all()
+
+
+def _copies(observations, n: int):
+    """``n`` seats of other episodes for each observation, reading the very same text."""
+    return [
+        dataclasses.replace(obs, episode=f"{obs.episode}-copy{k}")
+        for obs in observations
+        for k in range(n)
+    ]
+
+
+def test_repeated_prompts_are_prefilled_once_and_decode_as_one_slot(palaestra_home, observations):
+    copies = _copies(observations[:2], 4)  # 8 rows, 2 distinct prompts
+    fast = make_agent(f"{REUSED}&share_prefixes=false")
+    once = make_agent(f"{REUSED}&share_prefixes=false")
+    expected = make_agent(GREEDY).act(copies)
+    got = fast.act(copies)
+    assert [(a.text, a.completion_ids) for a in got] == [
+        (a.text, a.completion_ids) for a in expected
+    ]
+    for a, b in zip(got, expected):
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+    # The prefill and the decode steps cost what the two distinct prompts cost alone.
+    once.act([copies[0], copies[4]])
+    stats, alone = fast._fast.stats, once._fast.stats
+    assert stats.prefill_tokens == alone.prefill_tokens
+    assert stats.decode_rows == alone.decode_rows <= 2 * 5
+    prompt_tokens = sum(len(a.prompt_ids) for a in got)
+    assert stats.prefill_tokens + stats.reused_tokens == prompt_tokens
+
+
+def test_sampled_copies_split_and_each_row_keeps_its_own_logprobs(palaestra_home, observations):
+    spec = "hf:tiny?temperature=0.3&max_new_tokens=6&seed=5&train=true&reuse_cache=true"
+    copies = _copies(observations[:1], 16)  # one prompt, 16 rows
+    agent = make_agent(spec)
+    actions = agent.act(copies)
+    replies = {tuple(a.completion_ids) for a in actions}
+    assert len(replies) > 4  # the slot split as the rows drew different tokens
+    assert agent._fast.stats.decode_rows < 16 * 5  # ... but not into 16 rows from the start
+    for action in actions:  # every row's log-probs are those of its own reply
+        ids = torch.tensor([action.prompt_ids + action.completion_ids])
+        with torch.no_grad():
+            logp = torch.log_softmax(agent.model(ids).logits[0].float() / 0.3, dim=-1)
+        start = len(action.prompt_ids) - 1
+        expected = [logp[start + i, t].item() for i, t in enumerate(action.completion_ids)]
+        assert action.logprobs == pytest.approx(expected, abs=1e-4)
+    assert [a.text for a in make_agent(spec).act(copies)] == [a.text for a in actions]
