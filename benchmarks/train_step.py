@@ -72,6 +72,7 @@ def time_pass(policy: Any, samples: list[Any], shared: bool, grad: bool) -> tupl
         loss = -((logp * adv + 0.01 * ent) * mask).sum() / mask.sum()
         loss.backward()
     else:
+        policy.clear_reference_cache()  # time the pass, not the cache of the last repeat
         with torch.no_grad():
             logp, _, _ = policy.logprobs(samples, reference=True, shared_prefix=shared)
     return time.perf_counter() - started, logp.detach()

@@ -21,6 +21,7 @@ transformers, on the trained module.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import time
@@ -38,6 +39,9 @@ from palaestra.arena.train.samples import Sample
 from palaestra.envs.protocol import Action, Observation
 
 POLICY_NAME = "policy"
+#: Reference log-probs kept across steps (distinct (prompt, completion) pairs; see
+#: :meth:`Policy.logprobs`).
+REFERENCE_CACHE_PAIRS = 65_536
 ADAPTER = "default"
 #: Adapter holding a moving KL reference (``loss.reference: moving``).
 REFERENCE_ADAPTER = "reference"
@@ -161,6 +165,10 @@ class Policy:
         else:
             self.reference_model = copy.deepcopy(model).eval().requires_grad_(False)
         self.model = model
+        #: Reference log-probs by (prompt, completion) token ids, valid for the reference
+        #: weights of ``_reference_key`` (see :meth:`logprobs`).
+        self._reference_logp: collections.OrderedDict[Any, torch.Tensor] = collections.OrderedDict()
+        self._reference_key: Any = None
         #: The policy on transformers (the trained module): warm start, exact evaluation.
         self.hf_agent = HFAgent(model=model, tokenizer=self.tokenizer, name=POLICY_NAME,
                                 train=True, **sampling)  # fmt: skip
@@ -411,11 +419,73 @@ class Policy:
                 first[key] = len(distinct)
                 distinct.append(s)
             index.append(first[key])
+        if reference and not entropy and not torch.is_grad_enabled():
+            return self._cached_reference(samples, list(first), shared_prefix)
         if len(distinct) == len(samples):
             return self.row_logprobs(samples, reference, entropy, shared_prefix)
         logp, ent, mask = self.row_logprobs(distinct, reference, entropy, shared_prefix)
         rows = torch.tensor(index)
         return logp[rows], (ent[rows] if ent is not None else None), mask[rows]
+
+    def _cached_reference(
+        self,
+        samples: Sequence[Sample],
+        keys: list[tuple[tuple[int, ...], tuple[int, ...]]],
+        shared_prefix: bool,
+    ) -> tuple[torch.Tensor, None, torch.Tensor]:
+        """Reference log-probs, each distinct pair computed once for as long as the reference
+        weights stay the same: the reference does not train, so a pair seen at an earlier
+        step (small games repeat theirs every step) costs nothing. The cache is emptied
+        whenever a parameter the reference reads (every frozen one) is replaced or updated in
+        place, and holds at most :data:`REFERENCE_CACHE_PAIRS` pairs."""
+        version = self._reference_version()
+        cache = self._reference_logp
+        if version != self._reference_key:
+            cache.clear()
+            self._reference_key = version
+        missing = [k for k in keys if k not in cache]
+        if missing:
+            fresh = [
+                Sample(list(p), list(c), [0.0] * len(c), "", "", "", "", 0, 0, 0)
+                for p, c in missing
+            ]
+            logp, _, _ = self.row_logprobs(fresh, True, False, shared_prefix)
+            for k, row in zip(missing, logp):
+                cache[k] = row[row.shape[0] - len(k[1]) :].clone()
+        for k in keys:
+            cache.move_to_end(k)
+        while len(cache) > REFERENCE_CACHE_PAIRS:
+            cache.popitem(last=False)
+        width = max(len(s.completion_ids) for s in samples)
+        out = torch.zeros((len(samples), width))
+        mask = torch.zeros((len(samples), width))
+        for row, s in enumerate(samples):
+            c = len(s.completion_ids)
+            out[row, width - c :] = cache[(tuple(s.prompt_ids), tuple(s.completion_ids))]
+            mask[row, width - c :] = 1.0
+        return out, None, mask
+
+    def clear_reference_cache(self) -> None:
+        """Forget the cached reference log-probs (the next reference pass computes them all;
+        benchmarks time it so). Never needed for correctness: changed weights clear it."""
+        self._reference_logp.clear()
+
+    def _reference_version(self) -> tuple[Any, ...]:
+        """A key that changes whenever the weights the reference computes with change."""
+        if self.lora:
+            # The reference reads the base weights and the reference adapter, if any; not the
+            # trained adapter nor the snapshots' (a snapshot added keeps the cache).
+            model = self.model
+            params = [
+                p
+                for n, p in model.named_parameters()
+                if "lora_" not in n or f".{REFERENCE_ADAPTER}." in n
+            ]
+        else:
+            moving = self.moving_reference_model
+            model = moving if moving is not None else self.reference_model
+            params = list(model.parameters()) if model is not None else []
+        return (id(model), self.temperature, tuple((id(p), p._version) for p in params))
 
     def row_logprobs(
         self,

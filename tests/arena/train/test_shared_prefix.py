@@ -98,6 +98,7 @@ def test_reference_pass_and_shorter_prefixes(policy: Policy):
     batch = _samples(policy)
     with torch.no_grad():
         ref, _, _ = policy.logprobs(batch, reference=True)
+        policy.clear_reference_cache()  # else the second pass is served from the first
         ref2, _, _ = policy.logprobs(batch, reference=True, shared_prefix=True)
         cur, _, _ = policy.logprobs(batch)
         assert not torch.allclose(ref, cur, atol=1e-3)  # the adapters matter here
@@ -153,3 +154,42 @@ def test_trainer_update_uses_the_switch(tiny: str, tmp_path, monkeypatch):
     off = Trainer(parse_config({**data, "optim": {"minibatch_size": 4}}))
     off.update(batch)
     assert calls == []
+
+
+def test_reference_log_probs_are_computed_once_per_pair_until_the_reference_changes(
+    policy: Policy, monkeypatch
+):
+    batch = _samples(policy)
+    computed: list[int] = []
+    real = policy.row_logprobs
+
+    def spy(samples, *args, **kwargs):
+        computed.append(len(samples))
+        return real(samples, *args, **kwargs)
+
+    monkeypatch.setattr(policy, "row_logprobs", spy)
+    with torch.no_grad():
+        first, _, mask = policy.logprobs(batch, reference=True)
+        again, _, mask2 = policy.logprobs(batch[::-1], reference=True)
+        assert computed == [len(batch)]  # the second call was served from the cache
+        torch.testing.assert_close(again, first.flip(0))
+        torch.testing.assert_close(mask2, mask.flip(0))
+        policy.clear_reference_cache()
+        torch.testing.assert_close(policy.logprobs(batch, reference=True)[0], first)
+        # Training the adapters does not touch the reference: still cached.
+        for name, param in policy.model.named_parameters():
+            if "lora_A" in name:
+                param.add_(0.5)
+        assert computed == [len(batch)] * 2
+        torch.testing.assert_close(policy.logprobs(batch, reference=True)[0], first)
+        assert computed == [len(batch)] * 2
+        # Nor does a league snapshot (another adapter): still cached.
+        policy.snapshot_agent("snapshot:1", policy.trainable_state())
+        torch.testing.assert_close(policy.logprobs(batch, reference=True)[0], first)
+        assert computed == [len(batch)] * 2
+        # A frozen weight the reference reads, changed in place: computed again, and different.
+        frozen = next(p for p in policy.model.parameters() if not p.requires_grad)
+        frozen.mul_(1.5)
+        changed, _, _ = policy.logprobs(batch, reference=True)
+    assert computed == [len(batch)] * 3
+    assert not torch.allclose(changed, first, atol=1e-3)
