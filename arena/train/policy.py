@@ -420,7 +420,7 @@ class Policy:
                 distinct.append(s)
             index.append(first[key])
         if reference and not entropy and not torch.is_grad_enabled():
-            return self._cached_reference(samples, list(first), shared_prefix)
+            return self._cached_reference(samples, list(first), distinct, shared_prefix)
         if len(distinct) == len(samples):
             return self.row_logprobs(samples, reference, entropy, shared_prefix)
         logp, ent, mask = self.row_logprobs(distinct, reference, entropy, shared_prefix)
@@ -431,6 +431,7 @@ class Policy:
         self,
         samples: Sequence[Sample],
         keys: list[tuple[tuple[int, ...], tuple[int, ...]]],
+        distinct: Sequence[Sample],
         shared_prefix: bool,
     ) -> tuple[torch.Tensor, None, torch.Tensor]:
         """Reference log-probs, each distinct pair computed once for as long as the reference
@@ -443,14 +444,10 @@ class Policy:
         if version != self._reference_key:
             cache.clear()
             self._reference_key = version
-        missing = [k for k in keys if k not in cache]
+        missing = [(k, s) for k, s in zip(keys, distinct) if k not in cache]
         if missing:
-            fresh = [
-                Sample(list(p), list(c), [0.0] * len(c), "", "", "", "", 0, 0, 0)
-                for p, c in missing
-            ]
-            logp, _, _ = self.row_logprobs(fresh, True, False, shared_prefix)
-            for k, row in zip(missing, logp):
+            logp, _, _ = self.row_logprobs([s for _, s in missing], True, False, shared_prefix)
+            for (k, _), row in zip(missing, logp):
                 cache[k] = row[row.shape[0] - len(k[1]) :].clone()
         for k in keys:
             cache.move_to_end(k)
