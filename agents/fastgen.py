@@ -339,15 +339,26 @@ class FastGenerator:
             a transformers ``Cache`` (every decoder-only model of transformers does).
         store: Where seat caches live.
         pad_id: Token id used for padding.
+        weights_key: Returns a key of the weights that compute (the store is emptied when it
+            changes); default :func:`weights_version` of the whole model.
 
     Attributes:
         stats: Work done so far (:class:`GenerationStats`).
     """
 
-    def __init__(self, model: Any, store: SeatCacheStore, pad_id: int) -> None:
+    def __init__(
+        self,
+        model: Any,
+        store: SeatCacheStore,
+        pad_id: int,
+        weights_key: Callable[[], Any] | None = None,
+    ) -> None:
         self.model = model
         self.store = store
         self.pad_id = int(pad_id)
+        #: What the store's entries are valid for (:func:`weights_version` of the whole model
+        #: by default; a narrower key when only some of its weights compute, e.g. one adapter).
+        self.weights_key = weights_key
         self.stats = GenerationStats()
         self._cache_kw, self._keep_kw = forward_keywords(model)
 
@@ -403,7 +414,8 @@ class FastGenerator:
             raise ValueError(f"got {len(seats)} seats for {len(prompts)} prompts")
         if any(not p for p in prompts):
             raise ValueError("every prompt needs at least one token")
-        self.store.bind(weights_version(self.model))
+        key = self.weights_key
+        self.store.bind(key() if key is not None else weights_version(self.model))
         device = next(self.model.parameters()).device
         self.stats.calls += 1
         started = time.perf_counter()

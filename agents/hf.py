@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -274,6 +274,10 @@ class HFAgent(CountedCalls):
             else None
         )
         self._fast: Any = None
+        #: Returns a key of the weights this agent computes with; its seat caches and shared
+        #: prefixes are dropped when the key changes. ``None``: every weight of the model
+        #: counts. A trainer narrows it for a frozen adapter on a model that keeps training.
+        self.weights_key: Callable[[], Any] | None = None
 
     # -- prompts ---------------------------------------------------------------------------
 
@@ -620,6 +624,7 @@ class HFAgent(CountedCalls):
         # Rebuilt when a trainer swaps the module in self.model (e.g. for a peft wrapper).
         if self._fast is None or self._fast.model is not self.model:
             self._fast = FastGenerator(self.model, self.kv_store, pad_id)
+        self._fast.weights_key = self.weights_key
         return self._fast
 
     def end_episode(self, episode: str) -> None:
@@ -627,10 +632,11 @@ class HFAgent(CountedCalls):
         if self.kv_store is not None:
             self.kv_store.end_episode(episode)
 
-    def reset(self) -> None:
-        """Drop the seat caches (the call counter keeps runs reproducible)."""
+    def reset(self, keep_prefixes: bool = False) -> None:
+        """Drop the seat caches, and the shared prefixes unless ``keep_prefixes`` (the call
+        counter keeps runs reproducible)."""
         if self.kv_store is not None:
-            self.kv_store.clear()
+            self.kv_store.clear(shared=not keep_prefixes)
 
 
 def _rng_devices(device: Any) -> list[Any]:

@@ -206,11 +206,15 @@ class SeatCacheStore:
                 self._drop(key)
             return len(keys)
 
-    def clear(self) -> None:
-        """Drop every seat and every shared prefix."""
+    def clear(self, shared: bool = True) -> None:
+        """Drop every seat, and every shared prefix unless ``shared`` is false."""
         with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+            if shared:
+                self._entries.clear()
+                self._bytes = 0
+                return
+            for key in [k for k in self._entries if k[0] == _SEAT]:
+                self._drop(key)
 
     def bind(self, owner: Any) -> None:
         """Drop everything unless ``owner`` (e.g. the model's weights version) is unchanged.

@@ -75,19 +75,29 @@ class ContextAgent:
         inner: The agent that generates (shares the policy's model).
         context: Returns the context manager to enter around each ``act``.
         name: Agent name.
+        keep_prefixes: Keep the shared prefixes (the game's rules) across runs: for a frozen
+            member whose ``inner.weights_key`` names only the weights it reads, so that a
+            training step of the policy does not make it prefill them again.
     """
 
-    def __init__(self, inner: HFAgent, context: Callable[[], Any], name: str) -> None:
+    def __init__(
+        self,
+        inner: HFAgent,
+        context: Callable[[], Any],
+        name: str,
+        keep_prefixes: bool = False,
+    ) -> None:
         self.inner = inner
         self.context = context
         self.name = name
+        self.keep_prefixes = keep_prefixes
 
     def act(self, observations: Sequence[Observation]) -> list[Action]:
         with self.context():
             return self.inner.act(observations)
 
     def reset(self) -> None:
-        self.inner.reset()
+        self.inner.reset(keep_prefixes=self.keep_prefixes)
 
 
 class Policy:
@@ -296,7 +306,9 @@ class Policy:
     def initial_agent(self, name: str = "initial") -> ContextAgent | HFAgent:
         """The policy as it was before training."""
         if self.lora:
-            return ContextAgent(self._twin(name), self.initial, name)
+            twin = self._twin(name)
+            twin.weights_key = lambda: self._adapter_version(None)
+            return ContextAgent(twin, self.initial, name, keep_prefixes=True)
         assert self.reference_model is not None
         return self._twin(name, self.reference_model)
 
@@ -313,7 +325,10 @@ class Policy:
             for n, p in self.model.named_parameters():
                 if f".{adapter}." in n:
                     p.requires_grad_(False)
-            return ContextAgent(self._twin(name), lambda: self._adapter(adapter), name)
+            twin = self._twin(name)
+            # Its caches hold while the policy trains: only the base and its adapter count.
+            twin.weights_key = lambda: self._adapter_version(adapter)
+            return ContextAgent(twin, lambda: self._adapter(adapter), name, keep_prefixes=True)
         model = copy.deepcopy(self.reference_model)
         assert model is not None
         model.load_state_dict(state)
@@ -472,17 +487,22 @@ class Policy:
         if self.lora:
             # The reference reads the base weights and the reference adapter, if any; not the
             # trained adapter nor the snapshots' (a snapshot added keeps the cache).
-            model = self.model
-            params = [
-                p
-                for n, p in model.named_parameters()
-                if "lora_" not in n or f".{REFERENCE_ADAPTER}." in n
-            ]
-        else:
-            moving = self.moving_reference_model
-            model = moving if moving is not None else self.reference_model
-            params = list(model.parameters()) if model is not None else []
+            return (self.temperature, *self._adapter_version(REFERENCE_ADAPTER))
+        moving = self.moving_reference_model
+        model = moving if moving is not None else self.reference_model
+        params = list(model.parameters()) if model is not None else []
         return (id(model), self.temperature, tuple((id(p), p._version) for p in params))
+
+    def _adapter_version(self, adapter: str | None) -> tuple[Any, ...]:
+        """A key that changes whenever the weights the model computes with while ``adapter``
+        is the active one (``None``: adapters off) change: the base weights and that adapter's
+        own; not the trained adapter's nor any other's (LoRA only)."""
+        params = [
+            p
+            for n, p in self.model.named_parameters()
+            if "lora_" not in n or (adapter is not None and f".{adapter}." in n)
+        ]
+        return (id(self.model), tuple((id(p), p._version) for p in params))
 
     def row_logprobs(
         self,
