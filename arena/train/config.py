@@ -267,6 +267,11 @@ class LeagueConfig(_Section):
     """Add a frozen copy of the policy to the league every this many steps (0: never)."""
     max_snapshots: int = Field(4, ge=1)
     """Keep at most this many snapshots (the oldest leave first)."""
+    snapshots_per_step: int = Field(0, ge=0)
+    """Play at most this many snapshots in one step (0: all of them). Each step draws them
+    from the league's snapshots by the sampling weights, without replacement, and its groups
+    draw their opponents from the stage's other members and those. Each snapshot generates
+    in batches of its own, so this bounds a step's rollout time as the league fills."""
 
 
 class ReplayConfig(_Section):

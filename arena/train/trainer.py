@@ -207,7 +207,7 @@ class Trainer:
         sampling."""
         stage = self.curriculum.current
         weights = np.array([g.weight for g in stage.games], dtype=np.float64)
-        pool = self.league.expand(stage.opponents)
+        pool = self.step_pool(self.league.expand(stage.opponents))
         jobs = []
         n_groups = self.config.episodes_per_step // self.config.group_size
         for gi in range(n_groups):
@@ -232,6 +232,17 @@ class Trainer:
                     )
                 )
         return jobs
+
+    def step_pool(self, pool: list[str]) -> list[str]:
+        """``pool`` with at most ``league.snapshots_per_step`` of its snapshots, drawn by the
+        league's weights without replacement (the other members all stay)."""
+        limit = self.config.league.snapshots_per_step
+        snapshots = [name for name in pool if name in self.league.snapshot_paths]
+        if not limit or len(snapshots) <= limit:
+            return pool
+        weights = self.league.weights(snapshots)
+        kept = {snapshots[i] for i in self.rng.choice(len(snapshots), limit, False, weights)}
+        return [name for name in pool if name not in snapshots or name in kept]
 
     def _league_results(self, records: Sequence[EpisodeRecord]) -> None:
         for record in records:

@@ -234,6 +234,29 @@ def test_snapshots_are_played_as_opponents(tiny, tmp_path):
     assert trainer.league.snapshots == ["snapshot:1", "snapshot:2", "snapshot:3"]
 
 
+def test_snapshots_per_step_bounds_the_snapshots_of_a_step(tiny, tmp_path):
+    """Cut: ``self.step_pool(...)`` in ``rollout_jobs`` (every snapshot is then drawn in a
+    step, as the control run without the limit shows)."""
+
+    def snapshots_per_step(limit: int) -> list[set[str]]:
+        config = _config(
+            tiny,
+            tmp_path / str(limit),
+            episodes_per_step=16,
+            group_size=1,
+            stages=[{"games": [NEGOTIATION], "opponents": ["snapshots"]}],
+            league={"snapshot_every": 1, "snapshots_per_step": limit, "sampling": "uniform"},
+        )
+        trainer, runner, _ = _trainer(config)
+        _steps(trainer, 8)
+        return [{r.seating["bob"] for r in runner.training(step)} for step in range(4, 9)]
+
+    limited, unlimited = snapshots_per_step(1), snapshots_per_step(0)
+    assert all(len(played) == 1 for played in limited)  # 3 or 4 snapshots in the league
+    assert len(set().union(*limited)) > 1  # a new draw every step
+    assert all(len(played) > 1 for played in unlimited)
+
+
 def test_league_records_every_training_result(tiny, tmp_path):
     """Cut: the ``self._league_results(records)`` call in ``train_step``."""
     protocol = {**NEGOTIATION, "kwargs": {"max_turns": 2, "protocol": "alternating_offers"}}
