@@ -19,8 +19,9 @@ player's history across resets, and the arena makes one palaestra env per episod
 move builds the mover's observation first:
 
 * ``palaestra-arena`` — what the arena does: ``make(id, wrappers=False)``,
-  ``reset(seed, options={"episode": ...})`` and ``observation_for(role)`` (the
-  :class:`~palaestra.envs.protocol.Observation` an agent reads) before each move;
+  ``reset(seed, options={"episode": ...})``, ``observation_for(role)`` (the
+  :class:`~palaestra.envs.protocol.Observation` an agent reads) before each move, and each
+  seat's final ``infos`` (a copy) as the episode ends;
 * ``palaestra-pettingzoo`` — what a PettingZoo user does: ``make(id)`` (with PettingZoo's
   default wrapper), ``agent_iter()`` and ``last()`` (the observation dict: prompt text and
   numeric vector) before each move;
@@ -121,8 +122,8 @@ def run_palaestra_arena(moves: list[list[str]], first_seed: int, check: bool = F
         while env.agents:
             role = env.agent_selection
             if env.terminations[role] or env.truncations[role]:
+                info = dict(env.infos[role])  # the arena keeps each seat's final infos
                 if check:
-                    info = env.infos[role]
                     assert i == MOVES and info["outcome"] == "agreement", (i, info)
                     assert info["invalid_moves"] == 0, info
                 env.step(None)
@@ -231,6 +232,7 @@ def _palaestra_upto(moves: list[list[str]], first_seed: int, upto: str) -> None:
         while env.agents:
             role = env.agent_selection
             if env.terminations[role] or env.truncations[role]:
+                dict(env.infos[role])
                 env.step(None)
                 continue
             if upto == "observations":

@@ -400,6 +400,7 @@ class TextGameEnv(_TextGameBase, AECEnv):
             "is_parallelizable": game.info.simultaneous,
         }
         self._pending: dict[str, Any] = {}
+        self._infos: dict[str, dict[str, Any]] | None = {}
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         self._new_state(seed)
@@ -488,15 +489,31 @@ class TextGameEnv(_TextGameBase, AECEnv):
         self._select_next()
         self._accumulate_rewards()
 
+    # PettingZoo's ``infos``, built when first read after a move, not after every move: the
+    # arena reads them only as an episode ends, a PettingZoo loop once per move through last().
+    @property
+    def infos(self) -> dict[str, dict[str, Any]]:
+        """role -> ``invalid_moves``, ``last_invalid``, ``turn`` (and the summary at the end)."""
+        if self._infos is None:
+            self._infos = self._current_infos()
+        return self._infos
+
+    @infos.setter
+    def infos(self, value: dict[str, dict[str, Any]]) -> None:
+        self._infos = value
+
     def _refresh_infos(self) -> None:
+        """The state moved on: the infos are rebuilt from it when next read."""
+        self._infos = None
+
+    def _current_infos(self) -> dict[str, dict[str, Any]]:
         state = self.state
         assert state is not None
         if state.done:
-            self.infos = {a: self._info(a) for a in self.agents}
-            return
-        # _info of a running episode, inlined: this runs after every move, for every seat.
+            return {a: self._info(a) for a in self.agents}
+        # _info of a running episode, inlined: one dict per seat.
         counts, last_invalid, turn = self.referee.counts, self.referee.last_invalid, state.turn
-        self.infos = {
+        return {
             a: {
                 "invalid_moves": counts.get(a, 0),
                 "last_invalid": last_invalid.get(a, ""),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 
@@ -73,10 +74,17 @@ def test_incremental_transcript_text_equals_a_full_render_after_every_message():
         ("bob", "two\nlines", None),
         ("alice", "psst", "bob"),
         (GAME_MASTER, "public", None),
+        ("bob", "", None),
+        (GAME_MASTER, "", "alice"),
+        ("alice", "", "bob"),
+        ("bob", "appended to the list", None),
     ]
     assert transcript.render("alice") == ""
     for sender, text, to in adds:
-        transcript.add(sender, text, to)
+        if text == "appended to the list":  # not through add(): rendered all the same
+            transcript.messages.append(Message(sender, text, to))
+        else:
+            transcript.add(sender, text, to)
         for role in rendered_by:
             got = transcript.render(role)
             assert got == _plain_render(transcript, role)
@@ -193,6 +201,32 @@ def test_inlined_infos_equal_the_per_seat_info_at_every_step():
         env.step(reply)
         assert env.infos == {a: env._info(a) for a in env.agents}
     assert env.infos["alice"]["outcome"] == "agreement"
+
+
+def test_infos_built_when_read_are_those_of_that_moment_and_never_change_later():
+    """Infos are built when read, not after every move: an env read after every move and one
+    read now and then agree wherever both are read, and a move never changes infos that were
+    handed out before it (the dead steps at the end delete seats from the last ones, as
+    PettingZoo's do)."""
+    replies = ["hello", "OFFER: book=99 hat=0 ball=0", "OFFER: book=1 hat=1 ball=1", "ACCEPT"]
+    every, sometimes = (TextGameEnv(NegotiationGame(max_turns=6), "negotiation-v0") for _ in "ab")
+    every.reset(seed=2)
+    sometimes.reset(seed=2)
+    handed_out = []
+    for i, reply in enumerate(replies):
+        handed_out.append((every.infos, copy.deepcopy(every.infos)))
+        every.step(reply)
+        sometimes.step(reply)
+        if i % 2:
+            assert sometimes.infos == every.infos
+    assert every.infos["bob"]["outcome"] == "agreement"
+    assert every.infos["bob"]["invalid_moves"] == 1  # book=99 was retried
+    for infos, as_handed_out in handed_out:
+        assert infos == as_handed_out
+    for _ in range(2):
+        every.step(None)
+        sometimes.step(None)
+    assert every.infos == sometimes.infos == {}
 
 
 def test_generator_built_at_reset_is_default_rng_of_the_seed():
