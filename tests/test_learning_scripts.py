@@ -100,6 +100,18 @@ def test_the_kernel_simulation_learns_with_a_table_and_stays_card_blind_when_ful
         np.eye(12), states, steps=3, lr=0.0, lr_end=50.0, report=(3,)
     )
     assert len(set(late["p_bet"].values())) > 1
+    # The weight average: none without ema. Here the margins are 0 until the last step moves
+    # them to m, so the average after it is 0.1 m: its policy is sigmoid(0.1 logit(p)).
+    assert "exploitability_ema" not in late
+    averaged = kuhn_diagnosis.simulate_run(
+        np.eye(12), states, steps=3, lr=0.0, lr_end=50.0, ema=0.9, report=(3,)
+    )
+    assert averaged["exploitability"] == late["exploitability"]  # the same run
+    last = averaged["p_bet"]
+    shrunk = {k: 1 / (1 + (1 / p - 1) ** 0.1) for k, p in last.items()}
+    expected = kuhn_diagnosis.tabular_exploitability(shrunk)
+    assert averaged["exploitability_ema"][3] == pytest.approx(expected, abs=5e-3)
+    assert abs(expected - averaged["exploitability"][3]) > 0.03  # not the last iterate's
 
 
 @pytest.mark.parametrize("path", sorted(LEARNING.glob("*.yaml")), ids=lambda p: p.name)

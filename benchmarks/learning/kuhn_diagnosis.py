@@ -82,6 +82,15 @@ def reference_policies(
     return out
 
 
+#: The betting so far at each of a Kuhn player's decisions, in words (OpenSpiel's history).
+SITUATIONS = {
+    "": "to open",
+    "p": "after a check",
+    "b": "facing a bet",
+    "pb": "checked, facing a bet",
+}
+
+
 def gradient_coupling(threads: int) -> dict[str, Any]:
     import torch
     from peft import LoraConfig, get_peft_model
@@ -115,6 +124,9 @@ def gradient_coupling(threads: int) -> dict[str, Any]:
         ("as is", as_is, {}, ""),
         ("card in the preamble only", preamble_only, {}, ""),
         ("reply names the card first (name_card)", as_is, {"name_card": True}, "card"),
+        # The card and the betting so far, then the move ("King, facing a bet: bet"): the move
+        # token's context then differs between every pair of states, not only between cards.
+        ("reply names the card and the situation", as_is, {"name_card": True}, "state"),
     )
     out = {}
     try:
@@ -127,7 +139,12 @@ def gradient_coupling(threads: int) -> dict[str, Any]:
                 prompt = list(agent.render(s.observation).ids)
                 if reply_prefix:
                     card = kuhn.KUHN_CARDS[int(s.key[0])]
-                    prompt += tok(f"{card}:", add_special_tokens=False)["input_ids"]
+                    said = (
+                        f"{card}, {SITUATIONS[s.key[1:]]}:"
+                        if reply_prefix == "state"
+                        else f"{card}:"
+                    )
+                    prompt += tok(said, add_special_tokens=False)["input_ids"]
                 ids = torch.tensor([prompt])
                 model.zero_grad()
                 logits = model(input_ids=ids, logits_to_keep=1).logits[0, -1]
@@ -210,6 +227,20 @@ SIMULATED = {
     "tabular (identity kernel), uniform magnet 0.3, lr 3": {
         "tabular": True, "lr": 3.0, "magnet": 0.3,
     },
+    # 2026-12-06: does averaging the weights remove the last iterate's swing, and does a
+    # reply that names the situation too (a less coupled kernel) learn faster?
+    "measured kernel, uniform magnet 0.3, lr 9 decaying to 1, EMA 0.9 of the weights": {
+        "lr": 9.0, "magnet": 0.3, "lr_end": 1.0, "ema": 0.9,
+    },
+    "measured kernel, uniform magnet 0.3, lr 5, EMA 0.9 of the weights": {
+        "lr": 5.0, "magnet": 0.3, "ema": 0.9,
+    },
+    "situation-naming kernel, uniform magnet 0.3, lr 9 decaying linearly to 1": {
+        "kernel": "situation", "lr": 9.0, "magnet": 0.3, "lr_end": 1.0,
+    },
+    "situation-naming kernel, uniform magnet 0.2, lr 9 decaying linearly to 1": {
+        "kernel": "situation", "lr": 9.0, "magnet": 0.2, "lr_end": 1.0,
+    },
 }  # fmt: skip
 
 
@@ -226,6 +257,7 @@ def simulate_run(
     start: float = 0.5,
     lr_end: float | None = None,
     magnet_end: float | None = None,
+    ema: float = 0.0,
     seed: int = 0,
     report: tuple[int, ...] = (10, 20, 40, 60, 120),
 ) -> dict[str, Any]:
@@ -239,8 +271,11 @@ def simulate_run(
     gradient (binary moves). ``tabular`` replaces the kernel by the identity (a table per
     state: no coupling). ``start`` is the warm start's P(bet) in every state, and the magnet's
     centre (uniform: 0.5). ``lr_end`` decays the rate linearly from ``lr`` at the first step to
-    ``lr_end`` at the last, and ``magnet_end`` the magnet's coefficient likewise. Returns the
-    exploitability at the ``report`` steps and the final P(bet) per state.
+    ``lr_end`` at the last, and ``magnet_end`` the magnet's coefficient likewise. ``ema``
+    (0 < ema < 1) also tracks an exponential moving average of the margins, i.e. of the
+    weights to first order (Polyak averaging of the LoRA weights), and reports its
+    exploitability as ``exploitability_ema``. Returns the exploitability at the ``report``
+    steps and the final P(bet) per state.
     """
     import pyspiel
 
@@ -254,8 +289,9 @@ def simulate_run(
     margin = np.full(len(states), np.log(start / (1 - start)))
     anchor = margin.copy()
     reference = margin.copy()
+    average = margin.copy()
     baseline = [0.0, 0.0]
-    curve = {}
+    curve, curve_ema = {}, {}
     for step in range(1, steps + 1):
         p_bet = _sigmoid(margin)
         grad = np.zeros(len(states))
@@ -287,15 +323,19 @@ def simulate_run(
         grad -= kl * slope * (margin - reference) + pull * slope * (margin - anchor)
         rate = _linear(lr, lr_end, done)
         margin = margin + rate * k @ (grad / episodes)
+        average = ema * average + (1 - ema) * margin
         if reference_every and step % reference_every == 0:
             reference = margin.copy()
         if step in report:
             curve[step] = tabular_exploitability(dict(zip(labels, map(float, _sigmoid(margin)))))
+            if ema:
+                table = dict(zip(labels, map(float, _sigmoid(average))))
+                curve_ema[step] = tabular_exploitability(table)
     final = _sigmoid(margin)
     return {
         "exploitability": curve,
         "p_bet": {label: round(float(p), 3) for label, p in zip(labels, final)},
-    }
+    } | ({"exploitability_ema": curve_ema} if ema else {})
 
 
 def _linear(start: float, end: float | None, done: float) -> float:
@@ -309,13 +349,16 @@ def _sigmoid(margin: np.ndarray) -> np.ndarray:
 
 def simulate(coupling: dict[str, Any], seeds: int = 5) -> dict[str, Any]:
     """Every rule of :data:`SIMULATED` on the ``name_card`` kernel, ``seeds`` seeds each."""
-    measured = next(v for k, v in coupling.items() if "name_card" in k)
     out: dict[str, Any] = {}
     for name, rule in SIMULATED.items():
-        runs = [
-            simulate_run(np.array(measured["kernel"]), measured["states"], seed=s, **rule)
-            for s in range(seeds)
-        ]
+        rule = dict(rule)
+        # The name_card kernel unless the rule names another measured variant.
+        variant = rule.pop("kernel", "name_card")
+        found = [v for k, v in coupling.items() if variant in k]
+        if not found:  # a diagnosis file from before that variant was measured
+            continue
+        kernel, states = np.array(found[0]["kernel"]), found[0]["states"]
+        runs = [simulate_run(kernel, states, seed=s, **rule) for s in range(seeds)]
         steps = list(runs[0]["exploitability"])
         out[name] = {
             "rule": rule,
@@ -328,6 +371,10 @@ def simulate(coupling: dict[str, Any], seeds: int = 5) -> dict[str, Any]:
             ],
             "p_bet_seed0": runs[0]["p_bet"],
         }
+        if rule.get("ema"):
+            ema = [[r["exploitability_ema"][t] for r in runs] for t in steps]
+            out[name]["mean_ema"] = [round(float(np.mean(e)), 3) for e in ema]
+            out[name]["worst_ema"] = [round(float(np.max(e)), 3) for e in ema]
         print(name, out[name]["mean"], "worst", out[name]["worst"], flush=True)
     return out
 
