@@ -412,7 +412,7 @@ class TextGameEnv(_TextGameBase, AECEnv):
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
         self._pending = {}
-        self._refresh_infos()
+        self._invalidate_infos()
         self._select_next()
 
     def observe(self, agent: str) -> dict[str, Any]:
@@ -440,7 +440,7 @@ class TextGameEnv(_TextGameBase, AECEnv):
             self._finish(self.game.forfeit(self.state, agent), f"forfeit by {agent}: {payload}")
             return
         if verdict == "retry":
-            self._refresh_infos()
+            self._invalidate_infos()
             self._accumulate_rewards()
             return
         if verdict == "penalty":
@@ -466,7 +466,7 @@ class TextGameEnv(_TextGameBase, AECEnv):
             for role, reward in self.game.truncate(self.state).items():
                 self.rewards[role] += reward
             self.truncations = dict.fromkeys(self.agents, True)
-        self._refresh_infos()
+        self._invalidate_infos()
         self._select_next()
         self._accumulate_rewards()
 
@@ -485,7 +485,7 @@ class TextGameEnv(_TextGameBase, AECEnv):
         for role, reward in final.items():
             self.rewards[role] += reward
         self.terminations = dict.fromkeys(self.agents, True)
-        self._refresh_infos()
+        self._invalidate_infos()
         self._select_next()
         self._accumulate_rewards()
 
@@ -502,7 +502,7 @@ class TextGameEnv(_TextGameBase, AECEnv):
     def infos(self, value: dict[str, dict[str, Any]]) -> None:
         self._infos = value
 
-    def _refresh_infos(self) -> None:
+    def _invalidate_infos(self) -> None:
         """The state moved on: the infos are rebuilt from it when next read."""
         self._infos = None
 

@@ -323,7 +323,8 @@ def simulate_run(
         grad -= kl * slope * (margin - reference) + pull * slope * (margin - anchor)
         rate = _linear(lr, lr_end, done)
         margin = margin + rate * k @ (grad / episodes)
-        average = ema * average + (1 - ema) * margin
+        if ema:
+            average = ema * average + (1 - ema) * margin
         if reference_every and step % reference_every == 0:
             reference = margin.copy()
         if step in report:
@@ -348,17 +349,18 @@ def _sigmoid(margin: np.ndarray) -> np.ndarray:
 
 
 def simulate(coupling: dict[str, Any], seeds: int = 5) -> dict[str, Any]:
-    """Every rule of :data:`SIMULATED` on the ``name_card`` kernel, ``seeds`` seeds each."""
+    """Every rule of :data:`SIMULATED`, ``seeds`` seeds each, on the ``name_card`` kernel or
+    the measured variant whose name contains the rule's ``kernel`` (rules whose variant the
+    coupling lacks are skipped)."""
     out: dict[str, Any] = {}
     for name, rule in SIMULATED.items():
-        rule = dict(rule)
-        # The name_card kernel unless the rule names another measured variant.
-        variant = rule.pop("kernel", "name_card")
+        settings = {k: v for k, v in rule.items() if k != "kernel"}
+        variant = rule.get("kernel", "name_card")
         found = [v for k, v in coupling.items() if variant in k]
         if not found:  # a diagnosis file from before that variant was measured
             continue
         kernel, states = np.array(found[0]["kernel"]), found[0]["states"]
-        runs = [simulate_run(kernel, states, seed=s, **rule) for s in range(seeds)]
+        runs = [simulate_run(kernel, states, seed=s, **settings) for s in range(seeds)]
         steps = list(runs[0]["exploitability"])
         out[name] = {
             "rule": rule,
