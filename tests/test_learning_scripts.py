@@ -114,6 +114,34 @@ def test_the_kernel_simulation_learns_with_a_table_and_stays_card_blind_when_ful
     assert abs(expected - averaged["exploitability"][3]) > 0.03  # not the last iterate's
 
 
+def test_the_spectrum_finds_a_shared_direction_and_flattening_lowers_only_it(monkeypatch):
+    import kuhn_diagnosis
+
+    from palaestra.envs.openspiel.policies import information_states
+
+    # 0.9 of the identity plus a shared direction: eigenvalues 0.1 * 12 + 0.9 = 2.1 and 0.9.
+    kernel = 0.9 * np.eye(12) + 0.1 * np.ones((12, 12))
+    found = kuhn_diagnosis.spectrum(kernel)
+    assert found["eigenvalues"][0] == pytest.approx(2.1) and found["eigenvalues"][1] == 0.9
+    assert found["top_share_of_trace"] == pytest.approx(2.1 / 12, abs=1e-3)
+    assert found["top_vector"] == pytest.approx([12**-0.5] * 12, abs=1e-3)
+    flat = kuhn_diagnosis.flattened(kernel)
+    assert np.allclose(flat, 0.9 * np.eye(12))  # the shared part gone, the rest untouched
+    # simulate() runs a "flatten" rule on the flattened kernel: with a stiff shared direction
+    # (eigenvalue 12.1 against 0.1) a rate that lets the other directions learn (30 x 0.1,
+    # a table's rate 3) throws the shared one between always-bet and always-pass; flattened,
+    # the same rate learns.
+    states = [s.key for s in information_states("kuhn-poker-v0")]
+    coupling = {"name_card": {"kernel": (np.ones((12, 12)) + 0.1 * np.eye(12)).tolist()}}
+    coupling["name_card"]["states"] = states
+    rules = {"as measured": {"lr": 30.0}, "flattened": {"lr": 30.0, "flatten": True}}
+    monkeypatch.setattr(kuhn_diagnosis, "SIMULATED", rules)
+    out = kuhn_diagnosis.simulate(coupling, seeds=1)
+    assert out["flattened"]["rule"] == rules["flattened"]
+    assert out["flattened"]["mean"][-1] < 0.25
+    assert out["as measured"]["mean"][-1] > 0.3
+
+
 @pytest.mark.parametrize("path", sorted(LEARNING.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_learning_config_parses(path):
     from palaestra.arena.train.config import load_config

@@ -1,9 +1,9 @@
 """Why Kuhn self-play collapses to "always bet": measured reference points for issue 14.
 
-    python benchmarks/learning/kuhn_diagnosis.py            # all three parts (about 2 minutes)
+    python benchmarks/learning/kuhn_diagnosis.py            # every part (about 2 minutes)
     python benchmarks/learning/kuhn_diagnosis.py --no-model # the exact reference points only
 
-Writes ``results/kuhn-selfplay-diagnosis.json`` with three parts:
+Writes ``results/kuhn-selfplay-diagnosis.json`` with these parts:
 
 * ``reference_policies``: the exact exploitability of simple Kuhn policies (always bet, always
   pass, card-blind uniform, "honest" play with the rest uniform) and of the regularised
@@ -20,6 +20,12 @@ Writes ``results/kuhn-selfplay-diagnosis.json`` with three parts:
   history, over its norm). A share of 0.06 means a policy-gradient step moves P(bet) of the
   Jack, Queen and King together, and the card-specific part of any signal is learned about
   1/0.06 times slower.
+* ``kernel_spectrum``: the eigenvalues of each variant's kernel (the 12 x 12 LoRA tangent
+  kernel in ``gradient_coupling``), the top one's share of the trace and its eigenvector. A
+  large top eigenvalue over a near-uniform vector is a stiff shared direction: every state's
+  P(bet) moving together, which caps the step size the card-specific directions get.
+* ``simulation``: every rule of :data:`SIMULATED` run through :func:`simulate_run` on a
+  measured kernel, five seeds each.
 * ``probe_runs``: the exploitability curve and the last policy table of every
   ``runs/kuhn-selfplay-s0-*`` run (``--tag``) made by ``kuhn_selfplay.py`` (the probes behind
   docs/training.md), with the config each ran.
@@ -241,7 +247,39 @@ SIMULATED = {
     "situation-naming kernel, uniform magnet 0.2, lr 9 decaying linearly to 1": {
         "kernel": "situation", "lr": 9.0, "magnet": 0.2, "lr_end": 1.0,
     },
+    # 2026-12-06 (second session): the kernel's top eigenvalue (all 12 margins moving
+    # together) is ~88% of its trace. With it capped at the second eigenvalue (what a
+    # preconditioner that tames the shared direction would give) the rate can rise ~10x.
+    "flattened kernel (top eigenvalue capped at the second), magnet 0.3, lr 9 decaying to 1": {
+        "flatten": True, "lr": 9.0, "magnet": 0.3, "lr_end": 1.0,
+    },
+    "flattened kernel, magnet 0.3, lr 30 decaying to 3": {
+        "flatten": True, "lr": 30.0, "magnet": 0.3, "lr_end": 3.0,
+    },
+    "flattened kernel, magnet 0.3, lr 100 decaying to 10": {
+        "flatten": True, "lr": 100.0, "magnet": 0.3, "lr_end": 10.0,
+    },
 }  # fmt: skip
+
+
+def spectrum(kernel: np.ndarray) -> dict[str, Any]:
+    """Eigenvalues of a (scaled) tangent kernel, largest first, the top one's share of the
+    trace, and its eigenvector (sign fixed to a positive sum): one large eigenvalue with a
+    near-uniform vector means every state's margin moves together."""
+    values, vectors = np.linalg.eigh(np.asarray(kernel, dtype=float))
+    top = vectors[:, -1] * (1 if vectors[:, -1].sum() >= 0 else -1)
+    return {
+        "eigenvalues": [round(float(v), 4) for v in values[::-1]],
+        "top_share_of_trace": round(float(values[-1] / values.sum()), 3),
+        "top_vector": [round(float(x), 3) for x in top],
+    }
+
+
+def flattened(kernel: np.ndarray) -> np.ndarray:
+    """``kernel`` with its largest eigenvalue lowered to the second largest."""
+    values, vectors = np.linalg.eigh(np.asarray(kernel, dtype=float))
+    values[-1] = values[-2]
+    return (vectors * values) @ vectors.T
 
 
 def simulate_run(
@@ -354,12 +392,14 @@ def simulate(coupling: dict[str, Any], seeds: int = 5) -> dict[str, Any]:
     coupling lacks are skipped)."""
     out: dict[str, Any] = {}
     for name, rule in SIMULATED.items():
-        settings = {k: v for k, v in rule.items() if k != "kernel"}
+        settings = {k: v for k, v in rule.items() if k not in ("kernel", "flatten")}
         variant = rule.get("kernel", "name_card")
         found = [v for k, v in coupling.items() if variant in k]
         if not found:  # a diagnosis file from before that variant was measured
             continue
         kernel, states = np.array(found[0]["kernel"]), found[0]["states"]
+        if rule.get("flatten"):
+            kernel = flattened(kernel)
         runs = [simulate_run(kernel, states, seed=s, **settings) for s in range(seeds)]
         steps = list(runs[0]["exploitability"])
         out[name] = {
@@ -435,6 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     if not out["probe_runs"] and old.get("probe_runs"):  # a checkout without the run folders
         out["probe_runs"] = old["probe_runs"]
     if any("kernel" in v for v in out.get("gradient_coupling", {}).values()):
+        out["kernel_spectrum"] = {
+            name: spectrum(np.array(v["kernel"]))
+            for name, v in out["gradient_coupling"].items()
+            if "kernel" in v
+        }
         out["simulation"] = simulate(out["gradient_coupling"], args.seeds)
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {path}")
