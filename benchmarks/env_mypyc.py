@@ -38,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,6 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         sys.exit("mypyc needs a C compiler (cc or gcc)")
+    out = Path(args.json).resolve()  # the child runs in the repository root
     with tempfile.TemporaryDirectory(prefix="palaestra-mypyc-") as folder:
         tree = Path(args.tree or folder)
         if tree.exists() and args.tree:
@@ -172,14 +174,18 @@ def main() -> None:
         tests = env_tests(tree) if args.tests else None
         bench = str(ROOT / "benchmarks" / "env_vs_textarena.py")
         argv = [bench, "--episodes", str(args.episodes), "--rounds", str(args.rounds)]
-        argv += ["--phases", "--json", args.json, "--label", "mypyc: envs/core.py + rules.py"]
+        argv += ["--phases", "--json", str(out), "--label", "mypyc: envs/core.py + rules.py"]
         run_in(
             tree,
             f"import runpy; sys.argv = {argv!r}; runpy.run_path({bench!r}, run_name='__main__')",
         )
-    result = json.loads(Path(args.json).read_text())
-    result["compiled_with_mypyc"] = {"modules": list(COMPILED), "env_tests": tests}
-    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    result = json.loads(out.read_text())
+    result["compiled_with_mypyc"] = {
+        "mypy": metadata.version("mypy"),
+        "modules": list(COMPILED),
+        "env_tests": tests,
+    }
+    out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
