@@ -44,6 +44,32 @@ def test_reference_points_of_the_diagnosis():
     mmd = ref["mmd_regularised_equilibrium"]
     values = [mmd[k] for k in sorted(mmd, key=float)]
     assert values == sorted(values) and values[0] < 0.1  # weaker anchor, nearer Nash
+    fixed = ref["magnet_fixed_point"]
+    values = [fixed[k]["exploitability"] for k in sorted(fixed, key=float)]
+    assert values == sorted(values) and values[-1] < 0.458  # stronger magnet, nearer uniform
+
+
+def test_bet_advantages_vanish_where_nash_mixes_and_the_magnets_rest_point_is_a_qre():
+    import kuhn_diagnosis
+    import kuhn_selfplay
+
+    nash = {label: rule(1 / 6)[0] for label, rule in kuhn_selfplay.NASH.items()}
+    advantage = kuhn_diagnosis.bet_advantages(nash)
+    assert set(advantage) == set(nash)
+    for label, p in nash.items():  # a best response everywhere: indifferent where it mixes
+        if 0 < p < 1:
+            assert advantage[label] == pytest.approx(0, abs=1e-9), label
+        else:  # and the pure choices are no worse than the other move
+            assert (advantage[label] >= -1e-9) if p == 1 else (advantage[label] <= 1e-9), label
+    assert advantage["Kb"] == pytest.approx(3.0)  # call with the King: +2, fold: -1
+    # The rest point of a KL 0.3 to uniform: P(bet) = sigmoid((Q(bet) - Q(pass)) / 0.3) at
+    # every state, and the KL keeps it off the pure moves.
+    p_bet, converged = kuhn_diagnosis.magnet_fixed_point(0.3)
+    assert converged
+    again = kuhn_diagnosis.bet_advantages(p_bet)
+    for label, p in p_bet.items():
+        assert p == pytest.approx(1 / (1 + np.exp(-again[label] / 0.3)), abs=1e-8), label
+    assert 0.05 < kuhn_diagnosis.tabular_exploitability(p_bet) < 0.10
 
 
 def test_negotiation_selfplay_targets_need_intervals_apart():
