@@ -8,8 +8,9 @@ Writes ``results/kuhn-selfplay-diagnosis.json`` with these parts:
 * ``reference_policies``: the exact exploitability of simple Kuhn policies (always bet, always
   pass, card-blind uniform, "honest" play with the rest uniform) and of the regularised
   equilibria that magnetic mirror descent converges to (OpenSpiel's ``mmd_dilated``, uniform
-  magnet, 2000 iterations) for several regularisation strengths: what a KL anchor can reach
-  at best.
+  magnet, 2000 iterations) for several regularisation strengths, and the rest point of the
+  trainer's own update with a KL to the uniform warm start (``magnet_fixed_point``, one per
+  coefficient in :data:`MAGNETS`): what a KL anchor can reach at best.
 * ``gradient_coupling``: for SmolLM2-135M-Instruct with a fresh LoRA adapter (r = 16, B drawn
   at 1e-3 so A and B both matter), the gradient of ``logit(bet) - logit(pass)`` at each of the
   12 information states, for the observation text as it is, with the card only in the
@@ -47,19 +48,25 @@ RESULTS = HERE / "results"
 CARDS = "JQK"
 
 
-def tabular_exploitability(p_bet: dict[str, float], default: float = 0.5) -> float:
-    """Exploitability of the policy betting with ``p_bet[card + history]`` (else ``default``)."""
+def tabular_policy(p_bet: dict[str, float], default: float = 0.5) -> Any:
+    """OpenSpiel's TabularPolicy betting with ``p_bet[card + history]`` (else ``default``)."""
     import pyspiel
     from open_spiel.python import policy as os_policy
-    from open_spiel.python.algorithms import exploitability as os_exploitability
 
-    game = pyspiel.load_game("kuhn_poker")
-    table = os_policy.TabularPolicy(game)
+    table = os_policy.TabularPolicy(pyspiel.load_game("kuhn_poker"))
     for key in table.state_lookup:
         p = p_bet.get(CARDS[int(key[0])] + key[1:], default)
         row = table.policy_for_key(key)
         row[0], row[1] = 1 - p, p
-    return float(os_exploitability.exploitability(game, table))
+    return table
+
+
+def tabular_exploitability(p_bet: dict[str, float], default: float = 0.5) -> float:
+    """Exploitability of the policy betting with ``p_bet[card + history]`` (else ``default``)."""
+    from open_spiel.python.algorithms import exploitability as os_exploitability
+
+    table = tabular_policy(p_bet, default)
+    return float(os_exploitability.exploitability(table.game, table))
 
 
 def reference_policies(
@@ -102,39 +109,17 @@ MAGNETS = (0.2, 0.3, 0.4, 0.5, 1.0)
 
 def bet_advantages(p_bet: dict[str, float]) -> dict[str, float]:
     """Q(bet) - Q(pass) in chips at every information state (``"Jpb"``...) for the player
-    acting there, both seats playing ``p_bet``: the opponent's cards weighted by the chance of
-    the deal and by how likely the opponent's own moves made that history."""
-    import pyspiel
+    acting there, both seats playing ``p_bet``: OpenSpiel's action values, the opponent's
+    cards weighted by the chance of the deal and by how likely the opponent's own moves made
+    that history."""
+    from open_spiel.python.algorithms import action_value
 
-    game = pyspiel.load_game("kuhn_poker")
-    total: dict[str, float] = {}
-    weight: dict[str, float] = {}
-
-    def walk(state: Any, reach: tuple[float, float]) -> np.ndarray:
-        if state.is_terminal():
-            return np.array(state.returns())
-        player = state.current_player()
-        key = state.information_state_string(player)
-        label = CARDS[int(key[0])] + key[1:]
-        p = p_bet[label]
-        own = reach[player]
-        passed = walk(
-            state.child(0), (own * (1 - p), reach[1]) if player == 0 else (reach[0], own * (1 - p))
-        )
-        bet = walk(state.child(1), (own * p, reach[1]) if player == 0 else (reach[0], own * p))
-        w = reach[1 - player] / 6  # a deal's chance, times the opponent's reach
-        total[label] = total.get(label, 0.0) + w * (bet[player] - passed[player])
-        weight[label] = weight.get(label, 0.0) + w
-        return (1 - p) * passed + p * bet
-
-    for first in range(3):
-        for second in range(3):
-            if first != second:
-                state = game.new_initial_state()
-                state.apply_action(first)
-                state.apply_action(second)
-                walk(state, (1.0, 1.0))
-    return {label: total[label] / weight[label] for label in total}
+    table = tabular_policy(p_bet)
+    values = action_value.TreeWalkCalculator(table.game)([table, table], table).action_values
+    return {
+        CARDS[int(key[0])] + key[1:]: float(q[1] - q[0])
+        for key, q in zip(table.state_lookup, values)
+    }
 
 
 def magnet_fixed_point(
