@@ -70,6 +70,15 @@ def test_bet_advantages_vanish_where_nash_mixes_and_the_magnets_rest_point_is_a_
     for label, p in p_bet.items():
         assert p == pytest.approx(1 / (1 + np.exp(-again[label] / 0.3)), abs=1e-8), label
     assert 0.05 < kuhn_diagnosis.tabular_exploitability(p_bet) < 0.10
+    # A magnet centred on a biased warm start: the centre's margin adds to the rest point's.
+    anchor = dict.fromkeys(p_bet, 0.6) | {"Q": 0.7}
+    biased, converged = kuhn_diagnosis.magnet_fixed_point(0.3, anchor=anchor)
+    assert converged
+    again = kuhn_diagnosis.bet_advantages(biased)
+    for label, p in biased.items():
+        centre = np.log(anchor[label] / (1 - anchor[label]))
+        assert p == pytest.approx(1 / (1 + np.exp(-again[label] / 0.3 - centre)), abs=1e-8)
+    assert biased["Q"] > p_bet["Q"] + 0.05
 
 
 def test_negotiation_selfplay_targets_need_intervals_apart():
@@ -160,11 +169,17 @@ def test_the_spectrum_finds_a_shared_direction_and_flattening_lowers_only_it(mon
     states = [s.key for s in information_states("kuhn-poker-v0")]
     coupling = {"name_card": {"kernel": (np.ones((12, 12)) + 0.1 * np.eye(12)).tolist()}}
     coupling["name_card"]["states"] = states
-    rules = {"as measured": {"lr": 30.0}, "flattened": {"lr": 30.0, "flatten": True}}
+    rules = {
+        "as measured": {"lr": 30.0},
+        "flattened": {"lr": 30.0, "flatten": True},
+        # the prompt-kernel preconditioner's first-order effect: the kernel's diagonal only
+        "diagonal": {"lr": 30.0, "diagonal": True},
+    }
     monkeypatch.setattr(kuhn_diagnosis, "SIMULATED", rules)
     out = kuhn_diagnosis.simulate(coupling, seeds=1)
     assert out["flattened"]["rule"] == rules["flattened"]
     assert out["flattened"]["mean"][-1] < 0.25
+    assert out["diagonal"]["mean"][-1] < 0.25
     assert out["as measured"]["mean"][-1] > 0.3
 
 
@@ -190,3 +205,15 @@ def test_the_league_average_weights_a_second_decision_by_who_reaches_it():
     other = {label: f(1 / 3)[0] for label, f in kuhn_selfplay.NASH.items()}
     average = kuhn_selfplay.average_policy([nash, other])  # a mix of equilibria is one
     assert kuhn_diagnosis.tabular_exploitability(average) < 1e-9
+
+
+def test_the_precondition_probe_rewards_the_king_betting_and_the_queen_passing():
+    import precondition_probe
+
+    advantage = precondition_probe.synthetic_advantage
+    assert [advantage(r) for r in ("King: bet", "King: pass", "King: call", "King: check")] == [
+        1.0, -1.0, 1.0, -1.0,
+    ]  # fmt: skip
+    assert [advantage(r) for r in ("Queen: bet", "Queen: fold.", "Queen: pass")] == [-1, 1, 1]
+    # The Jack, a reply without a move, or an unknown word: no signal (dropped from the batch).
+    assert [advantage(r) for r in ("Jack: bet", "King:", "King: raise", "bet")] == [0, 0, 0, 0]

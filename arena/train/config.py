@@ -81,6 +81,17 @@ class OptimConfig(_Section):
     """Compute the longest token prefix common to a minibatch once (with gradients) and let
     every sample's suffix attend to its keys and values: exact, and much less work when most
     of each prompt is the same rules text (:mod:`palaestra.arena.train.prefix`)."""
+    precondition: Literal["none", "prompt_kernel"] = "none"
+    """``prompt_kernel``: group each minibatch by prompt and whiten the groups' gradients
+    against each other in the optimiser's metric, so that each prompt's gradient moves that
+    prompt as if alone (:mod:`palaestra.arena.train.precondition`). For games whose prompts
+    repeat and share most of their text (Kuhn poker's states: docs/training.md); one
+    backward pass per group."""
+    precondition_ridge: float = Field(1e-3, ge=0)
+    """Ridge of the preconditioner's solve, relative to the mean squared group gradient."""
+    precondition_max_groups: int = Field(16, ge=1)
+    """Groups kept apart per minibatch (the largest); the rest are merged into one. Memory:
+    this many copies of the trainable parameters."""
     schedule: Literal["constant", "linear", "cosine"] = "constant"
     """Learning rate over the run's ``steps`` training steps, after ``warmup_steps``:
     ``constant`` keeps ``lr``; ``linear`` and ``cosine`` go from ``lr`` at the last warm-up
@@ -366,6 +377,9 @@ class WarmStartConfig(_Section):
     """Passes over the demonstrations."""
     lr: float | None = Field(None, gt=0)
     """Learning rate (``None``: ``optim.lr``)."""
+    betas: tuple[float, float] | None = None
+    """AdamW betas of the warm start (``None``: ``optim.betas``): behaviour cloning may want
+    momentum where the self-play steps after it do not."""
     minibatch_size: int = Field(8, ge=1)
     """Demonstrations per gradient step."""
 

@@ -39,6 +39,17 @@ class LossParts:
     clip_fraction: float
     ratio: float
 
+    def metrics(self) -> dict[str, float]:
+        """The logged values (the trainer prefixes them with ``train/``)."""
+        return {
+            "loss": float(self.loss.detach()),
+            "policy_loss": self.policy,
+            "kl": self.kl,
+            "entropy": self.entropy,
+            "clip_fraction": self.clip_fraction,
+            "ratio": self.ratio,
+        }
+
 
 def k3_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
     """Per-token k3 estimate of KL(π‖π_ref) from log-probs of tokens sampled from π."""

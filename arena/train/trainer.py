@@ -9,7 +9,9 @@ One step:
 2. **Samples**: rewards shaped (or majority-vote pseudo-rewards), credited per turn, advantages
    by the configured baseline; zero-advantage samples dropped; replayed samples added.
 3. **Update**: ``epochs`` passes over the batch in minibatches; clipped-ratio loss with k3 KL
-   to the reference (computed once per batch) and an entropy bonus; gradient clipping; AdamW.
+   to the reference (computed once per batch) and an entropy bonus; optionally the groups of
+   samples sharing a prompt whitened against each other (``optim.precondition``); gradient
+   clipping; AdamW.
    With a ``vllm:`` policy the ratio's ``old`` log-probs are the trainer's own, recomputed
    before the update, and truncated importance sampling corrects for the engine's
    (``loss.tis_cap``); the gap is logged as ``train/engine_logp_gap``. After the update the
@@ -40,13 +42,14 @@ import torch
 
 from palaestra.arena.records import EpisodeRecord
 from palaestra.arena.runner import EpisodeJob, MatchRunner
+from palaestra.arena.train import precondition
 from palaestra.arena.train.advantages import RoleBaseline, flat_group_fraction
 from palaestra.arena.train.config import GameConfig, TrainConfig
 from palaestra.arena.train.curriculum import Curriculum
 from palaestra.arena.train.evaluation import seat_metrics
 from palaestra.arena.train.guards import Guards
 from palaestra.arena.train.league import INITIAL, SELF, League, match_score
-from palaestra.arena.train.losses import policy_loss, truncated_is_weights
+from palaestra.arena.train.losses import LossParts, policy_loss, truncated_is_weights
 from palaestra.arena.train.policy import POLICY_NAME, Policy
 from palaestra.arena.train.replay import ReplayBuffer
 from palaestra.arena.train.samples import Sample, assign_advantages, build_samples
@@ -134,10 +137,15 @@ class Trainer:
             self.episodes_path.unlink(missing_ok=True)
             self.warm_start_path.unlink(missing_ok=True)
 
-    def _optimizer(self, lr: float) -> torch.optim.Optimizer:
+    def _optimizer(
+        self, lr: float, betas: tuple[float, float] | None = None
+    ) -> torch.optim.Optimizer:
         optim = self.config.optim
         return torch.optim.AdamW(
-            self.policy.parameters(), lr=lr, betas=optim.betas, weight_decay=optim.weight_decay
+            self.policy.parameters(),
+            lr=lr,
+            betas=betas or optim.betas,
+            weight_decay=optim.weight_decay,
         )
 
     def _log(self, row: dict[str, Any]) -> None:
@@ -329,67 +337,116 @@ class Trainer:
         for order in orders:
             for start in range(0, len(batch), size):
                 idx = [int(i) for i in order[start : start + size]]
-                chunk = [batch[i] for i in idx]
-                logp, entropy, mask = self.policy.logprobs(
-                    chunk, entropy=True, shared_prefix=cfg.optim.shared_prefix
-                )
-                width = mask.shape[1]
-                if behaviour is not None:
-                    for row, (i, s) in enumerate(zip(idx, chunk)):
-                        if i not in behaviour:  # the first minibatch, before any step
-                            c = len(s.completion_ids)
-                            behaviour[i] = logp[row, width - c :].detach().clone()
-                old = torch.zeros_like(mask)
-                engine = torch.zeros_like(mask)
-                ref_logp = torch.zeros_like(mask) if ref else None
-                for row, (i, s) in enumerate(zip(idx, chunk)):
-                    c = len(s.completion_ids)
-                    engine[row, width - c :] = torch.tensor(s.logprobs[:c])
-                    old[row, width - c :] = engine[row, width - c :]
-                    if behaviour is not None:
-                        old[row, width - c :] = behaviour[i]
-                    if ref_logp is not None:
-                        ref_logp[row, width - c :] = ref[i]
-                token_weights = None
-                if behaviour is not None:
-                    token_weights = truncated_is_weights(old, engine, mask,
-                                                         cfg.loss.tis_cap).weights  # fmt: skip
-                parts = policy_loss(
-                    logp,
-                    old,
-                    torch.tensor([s.advantage for s in chunk]),
-                    mask,
-                    clip_low=cfg.loss.clip_low,
-                    clip_high=cfg.loss.clip_high,
-                    ref_logp=ref_logp,
-                    kl_coef=cfg.loss.kl_coef,
-                    entropy=entropy,
-                    entropy_coef=cfg.loss.entropy_coef,
-                    weights=torch.tensor([s.weight for s in chunk]),
-                    normalisation=cfg.loss.normalisation,
-                    token_weights=token_weights,
-                )
-                self.optimizer.zero_grad(set_to_none=True)
-                parts.loss.backward()
+                if cfg.optim.precondition == "prompt_kernel":
+                    row = self._preconditioned_gradient(batch, idx, behaviour, ref)
+                else:
+                    parts = self._minibatch_loss(batch, idx, behaviour, ref)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    parts.loss.backward()
+                    row = parts.metrics()
                 params = self.policy.parameters()
                 if cfg.optim.max_grad_norm is not None:
                     norm = torch.nn.utils.clip_grad_norm_(params, cfg.optim.max_grad_norm)
                 else:
                     norm = torch.nn.utils.clip_grad_norm_(params, math.inf)
                 self.optimizer.step()
-                row = {
-                    "loss": float(parts.loss.detach()),
-                    "policy_loss": parts.policy,
-                    "kl": parts.kl,
-                    "entropy": parts.entropy,
-                    "clip_fraction": parts.clip_fraction,
-                    "ratio": parts.ratio,
-                    "grad_norm": float(norm),
-                }
+                row["grad_norm"] = float(norm)
                 for k, v in row.items():
                     totals.setdefault(k, []).append(v)
         self.policy.model.eval()
         return {k: float(np.mean(v)) for k, v in totals.items()}
+
+    def _minibatch_loss(
+        self,
+        batch: Sequence[Sample],
+        idx: list[int],
+        behaviour: dict[int, torch.Tensor] | None,
+        ref: dict[int, torch.Tensor],
+    ) -> LossParts:
+        """The loss of the samples ``batch[i] for i in idx``, under the current weights."""
+        cfg = self.config
+        chunk = [batch[i] for i in idx]
+        logp, entropy, mask = self.policy.logprobs(
+            chunk, entropy=True, shared_prefix=cfg.optim.shared_prefix
+        )
+        width = mask.shape[1]
+        if behaviour is not None:
+            for row, (i, s) in enumerate(zip(idx, chunk)):
+                if i not in behaviour:  # the first minibatch, before any step
+                    c = len(s.completion_ids)
+                    behaviour[i] = logp[row, width - c :].detach().clone()
+        old = torch.zeros_like(mask)
+        engine = torch.zeros_like(mask)
+        ref_logp = torch.zeros_like(mask) if ref else None
+        for row, (i, s) in enumerate(zip(idx, chunk)):
+            c = len(s.completion_ids)
+            engine[row, width - c :] = torch.tensor(s.logprobs[:c])
+            old[row, width - c :] = engine[row, width - c :]
+            if behaviour is not None:
+                old[row, width - c :] = behaviour[i]
+            if ref_logp is not None:
+                ref_logp[row, width - c :] = ref[i]
+        token_weights = None
+        if behaviour is not None:
+            token_weights = truncated_is_weights(old, engine, mask, cfg.loss.tis_cap).weights
+        return policy_loss(
+            logp,
+            old,
+            torch.tensor([s.advantage for s in chunk]),
+            mask,
+            clip_low=cfg.loss.clip_low,
+            clip_high=cfg.loss.clip_high,
+            ref_logp=ref_logp,
+            kl_coef=cfg.loss.kl_coef,
+            entropy=entropy,
+            entropy_coef=cfg.loss.entropy_coef,
+            weights=torch.tensor([s.weight for s in chunk]),
+            normalisation=cfg.loss.normalisation,
+            token_weights=token_weights,
+        )
+
+    def _preconditioned_gradient(
+        self,
+        batch: Sequence[Sample],
+        idx: list[int],
+        behaviour: dict[int, torch.Tensor] | None,
+        ref: dict[int, torch.Tensor],
+    ) -> dict[str, float]:
+        """Leave the prompt-kernel preconditioned gradient of the minibatch ``idx`` in the
+        parameters' ``.grad`` (:mod:`~palaestra.arena.train.precondition`); returns the
+        minibatch's metrics."""
+        cfg = self.config
+        params = self.policy.parameters()
+        groups = precondition.prompt_groups(
+            [batch[i].prompt_ids for i in idx], cfg.optim.precondition_max_groups
+        )
+        # Each group's share of the minibatch's loss, so that the group losses sum to it.
+        if cfg.loss.normalisation == "token":
+            sizes = [sum(len(batch[idx[j]].completion_ids) for j in g) for g in groups]
+        else:
+            sizes = [len(g) for g in groups]
+        grads, metrics = [], []
+        for group, size in zip(groups, sizes):
+            parts = self._minibatch_loss(batch, [idx[j] for j in group], behaviour, ref)
+            share = size / sum(sizes)
+            self.optimizer.zero_grad(set_to_none=True)
+            (parts.loss * share).backward()
+            flat = [torch.zeros_like(p) if p.grad is None else p.grad for p in params]
+            grads.append(torch.cat([g.flatten() for g in flat]))
+            metrics.append({k: v * share for k, v in parts.metrics().items()})
+        stacked = torch.stack(grads)
+        metric = precondition.adam_metric(self.optimizer, params)
+        combined, weights = precondition.combine(stacked, metric, cfg.optim.precondition_ridge)
+        offset = 0
+        for p in params:
+            p.grad = combined[offset : offset + p.numel()].view_as(p).clone()
+            offset += p.numel()
+        row = {k: sum(m[k] for m in metrics) for k in metrics[0]}
+        plain = float(stacked.sum(0).norm())
+        row["precondition_groups"] = float(len(groups))
+        row["precondition_gain"] = float(combined.norm()) / plain if plain > 0 else 0.0
+        row["precondition_weight_max"] = float(np.max(np.abs(weights)))
+        return row
 
     # -- one step ---------------------------------------------------------------------------
     def train_step(self) -> dict[str, Any]:
@@ -604,7 +661,7 @@ class Trainer:
             self.policy.model,
             functools.partial(self.policy.logprobs, shared_prefix=self.config.optim.shared_prefix),
             demo_samples(demos),
-            self._optimizer(ws.lr or self.config.optim.lr),
+            self._optimizer(ws.lr or self.config.optim.lr, ws.betas),
             epochs=ws.epochs,
             minibatch_size=ws.minibatch_size,
             max_grad_norm=self.config.optim.max_grad_norm,

@@ -123,10 +123,18 @@ def bet_advantages(p_bet: dict[str, float]) -> dict[str, float]:
 
 
 def magnet_fixed_point(
-    beta: float, damping: float = 0.1, iterations: int = 4000, tol: float = 1e-9
+    beta: float,
+    damping: float = 0.1,
+    iterations: int = 4000,
+    tol: float = 1e-9,
+    anchor: dict[str, float] | None = None,
 ) -> tuple[dict[str, float], bool]:
     """Where self-play with a KL of ``beta`` to the uniform policy at every decision stops
     moving, and whether the iteration got there.
+
+    ``anchor`` (P(bet) by state label) moves the magnet's centre from uniform play to that
+    policy, as ``loss.reference: initial`` does when the warm start is not exactly uniform:
+    the rest point then has ``margin = (Q(bet) - Q(pass)) / beta + anchor's margin``.
 
     The expected update at a state is its visit probability times ``p(1 - p)`` times
     ``Q(bet) - Q(pass) - beta * margin`` (the policy gradient and the binary KL's gradient in
@@ -136,10 +144,11 @@ def magnet_fixed_point(
     Palfrey, 1998). Found by damped fixed-point iteration from uniform play; small ``beta``
     (below about 0.2 here) does not settle this way and reports ``False``.
     """
-    margin = dict.fromkeys(_LABELS, 0.0)
+    centre = {k: float(np.log(p / (1 - p))) for k, p in (anchor or {}).items()}
+    margin = {k: centre.get(k, 0.0) for k in _LABELS}
     for _ in range(iterations):
         advantage = bet_advantages(_policy(margin))
-        target = {k: advantage[k] / beta for k in margin}
+        target = {k: advantage[k] / beta + centre.get(k, 0.0) for k in margin}
         moved = max(abs(target[k] - margin[k]) for k in margin)
         margin = {k: (1 - damping) * margin[k] + damping * target[k] for k in margin}
         if moved < tol:
@@ -335,6 +344,14 @@ SIMULATED = {
         "lr": 9.0, "magnet": 0.3, "lr_end": 1.0, "steps": 500,
         "report": (100, 200, 300, 400, 500),
     },
+    # 2026-12-06 (third session): what `optim.precondition: prompt_kernel` does to first
+    # order: each state's margin moves by its own gradient only (the kernel's diagonal).
+    "diagonal kernel (prompt_kernel preconditioner), magnet 0.3, lr 9 decaying to 1": {
+        "diagonal": True, "lr": 9.0, "magnet": 0.3, "lr_end": 1.0,
+    },
+    "diagonal kernel (prompt_kernel preconditioner), magnet 0.3, lr 6 decaying to 0.5": {
+        "diagonal": True, "lr": 6.0, "magnet": 0.3, "lr_end": 0.5,
+    },
 }  # fmt: skip
 
 
@@ -468,7 +485,7 @@ def simulate(coupling: dict[str, Any], seeds: int = 5) -> dict[str, Any]:
     coupling lacks are skipped)."""
     out: dict[str, Any] = {}
     for name, rule in SIMULATED.items():
-        settings = {k: v for k, v in rule.items() if k not in ("kernel", "flatten")}
+        settings = {k: v for k, v in rule.items() if k not in ("kernel", "flatten", "diagonal")}
         variant = rule.get("kernel", "name_card")
         found = [v for k, v in coupling.items() if variant in k]
         if not found:  # a diagnosis file from before that variant was measured
@@ -476,6 +493,8 @@ def simulate(coupling: dict[str, Any], seeds: int = 5) -> dict[str, Any]:
         kernel, states = np.array(found[0]["kernel"]), found[0]["states"]
         if rule.get("flatten"):
             kernel = flattened(kernel)
+        if rule.get("diagonal"):  # the prompt-kernel preconditioner, to first order
+            kernel = np.diag(np.diag(kernel))
         runs = [simulate_run(kernel, states, seed=s, **settings) for s in range(seeds)]
         steps = list(runs[0]["exploitability"])
         out[name] = {
@@ -532,6 +551,33 @@ def probe_runs() -> list[dict[str, Any]]:
     return runs
 
 
+def preconditioned_runs(beta: float = 0.3) -> dict[str, Any]:
+    """The ``prompt_kernel`` runs (results ``kuhn-selfplay-s*pk*.json``): exploitability before
+    and after, and at the end of each run Q(bet) - Q(pass) at every state (how strong the
+    learning signal still is there), next to the magnet's rest point with its centre where
+    the run's warm start put it (``magnet_fixed_point(beta, anchor=...)``)."""
+    out = {}
+    for path in sorted(RESULTS.glob("kuhn-selfplay-s*pk*.json")):
+        if path.name.endswith("-probe.json"):
+            continue
+        run = json.loads(path.read_text())
+        start = {r["state"]: r["p_bet"] for r in run["policy_before"]}
+        end = {r["state"]: r["p_bet"] for r in run["policy_after"]}
+        rest, converged = magnet_fixed_point(beta, anchor=start)
+        out[path.stem] = {
+            "exploitability_before": run["exploitability_before"],
+            "exploitability_after": run["exploitability_after"],
+            "p_bet_after": {k: round(v, 3) for k, v in sorted(end.items())},
+            "advantage_after": {k: round(v, 3) for k, v in sorted(bet_advantages(end).items())},
+            "rest_point_at_warm_start": {
+                "beta": beta,
+                "exploitability": tabular_exploitability(rest) if converged else None,
+                "p_bet": {k: round(v, 3) for k, v in sorted(rest.items())},
+            },
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-model", action="store_true", help="skip the gradient coupling")
@@ -543,6 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_model:
         out["gradient_coupling"] = gradient_coupling(args.threads)
     out["probe_runs"] = probe_runs()
+    out["preconditioned_runs"] = preconditioned_runs()
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "kuhn-selfplay-diagnosis.json"
     old = json.loads(path.read_text()) if path.exists() else {}

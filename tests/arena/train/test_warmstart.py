@@ -139,3 +139,26 @@ def test_several_teachers_take_the_episodes_in_turn(tiny, tmp_path):
     called = {name for name in trainer.runner.batch_sizes if name.startswith("teacher:")}
     assert called == {f"teacher:{t}" for t in teachers}
     assert "base/eval/reward" not in row  # evaluation off: no base evaluation either
+
+
+@pytest.mark.parametrize("betas", [None, (0.5, 0.99)])
+def test_the_warm_start_steps_with_its_own_betas(tiny, tmp_path, monkeypatch, betas):
+    """Cut: ``self._optimizer(ws.lr or ..., ws.betas)`` -> without ``ws.betas``."""
+    import palaestra.arena.train.trainer as trainer_module
+
+    ws = {"teacher": "scripted:negotiation/fair", "episodes": 2, "epochs": 1, "betas": betas}
+    config = _config(tiny, tmp_path / "run", warm_start=ws, eval={"every": 0},
+                     optim={"minibatch_size": 4, "lr": 5e-3, "betas": (0.0, 0.999)})  # fmt: skip
+    seen = []
+    real_fit = trainer_module.fit
+
+    def fit(model, logprobs, samples, optimizer, **kwargs):
+        seen.append(tuple(optimizer.param_groups[0]["betas"]))
+        return real_fit(model, logprobs, samples, optimizer, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "fit", fit)
+    trainer = Trainer(config)
+    trainer.warm_start()
+    assert seen == [betas or (0.0, 0.999)]
+    # The self-play steps after it use optim.betas.
+    assert tuple(trainer.optimizer.param_groups[0]["betas"]) == (0.0, 0.999)

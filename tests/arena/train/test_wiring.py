@@ -525,3 +525,66 @@ def test_evaluation_seeds_never_overlap_the_training_seeds(tiny, tmp_path):
 
     page = write_report(trainer.run_dir).read_text()
     assert "<th>items</th>" in page and f"<td>{len(deals)}</td></tr>" in page
+
+
+def test_prompt_kernel_preconditioner_hands_the_optimiser_the_whitened_gradient(tiny, tmp_path):
+    """Cuts: the ``if cfg.optim.precondition == "prompt_kernel":`` branch -> ``if False:``;
+    the loop writing ``combined`` into ``p.grad``; the group losses' ``share``."""
+    from palaestra.arena.train import precondition
+
+    config = _config(
+        tiny,
+        tmp_path,
+        rewards=RANDOM_PENALTY,
+        episodes_per_step=16,
+        optim={"precondition": "prompt_kernel", "max_grad_norm": None, "minibatch_size": 64},
+    )
+    trainer, _, batches = _trainer(config)
+    seen: list[dict[str, torch.Tensor]] = []
+    real_gradient = trainer._preconditioned_gradient
+
+    def spy(batch, idx, behaviour, ref):
+        # The plain gradient of the same minibatch, at the same weights.
+        trainer.optimizer.zero_grad(set_to_none=True)
+        trainer._minibatch_loss(batch, idx, behaviour, ref).loss.backward()
+        plain = torch.cat([p.grad.flatten() for p in trainer.policy.parameters()])
+        prompts = {tuple(batch[i].prompt_ids) for i in idx}
+        row = real_gradient(batch, idx, behaviour, ref)
+        seen.append({"plain": plain, "groups": torch.tensor(float(len(prompts)))})
+        seen[-1]["row_groups"] = torch.tensor(row["precondition_groups"])
+        return row
+
+    trainer._preconditioned_gradient = spy  # type: ignore[method-assign]
+    combined: list[tuple[torch.Tensor, torch.Tensor]] = []
+    real_combine = precondition.combine
+
+    def combine_spy(grads, metric, ridge):
+        out = real_combine(grads, metric, ridge)
+        combined.append((grads.clone(), out[0].clone()))
+        return out
+
+    given: list[torch.Tensor] = []
+
+    def hook(optimizer, args, kwargs):
+        given.append(torch.cat([p.grad.flatten() for p in trainer.policy.parameters()]))
+
+    trainer.optimizer.register_step_pre_hook(hook)
+    import palaestra.arena.train.trainer as trainer_module
+
+    original = trainer_module.precondition.combine
+    trainer_module.precondition.combine = combine_spy
+    try:
+        rows = _steps(trainer, 2)
+    finally:
+        trainer_module.precondition.combine = original
+    assert len(seen) == len(combined) == len(given) == sum(1 for b in batches if b) >= 1
+    for s, (grads, out), handed in zip(seen, combined, given):
+        # Samples sharing a prompt form one group; the group losses sum to the minibatch's.
+        assert s["row_groups"] == s["groups"] == grads.shape[0]
+        scale = float(s["plain"].abs().max())
+        torch.testing.assert_close(grads.sum(0), s["plain"], rtol=1e-4, atol=1e-4 * scale)
+        # What the optimiser steps with is the whitened combination, not the plain sum.
+        torch.testing.assert_close(handed, out)
+        if grads.shape[0] > 1:
+            assert not torch.allclose(handed, s["plain"], rtol=1e-3, atol=1e-8)
+    assert any(r["train/precondition_groups"] > 1 for r in rows), "no minibatch had 2 prompts"
