@@ -123,7 +123,8 @@ def probe(run_dir: Path, step: int, updates: int, threads: int) -> dict[str, Any
                     group["lr"] = lr
                     if not momentum:
                         group["betas"] = (0.0, group["betas"][1])
-                object.__setattr__(trainer.config.optim, "precondition", mode)
+                optim = trainer.config.optim.model_copy(update={"precondition": mode})
+                trainer.config = trainer.config.model_copy(update={"optim": optim})
                 rows, seconds = [], []
                 for _ in range(updates):
                     t0 = time.perf_counter()
