@@ -558,7 +558,7 @@ def preconditioned_runs(beta: float = 0.3) -> dict[str, Any]:
     the run's warm start put it (``magnet_fixed_point(beta, anchor=...)``)."""
     out = {}
     for path in sorted(RESULTS.glob("kuhn-selfplay-s*pk*.json")):
-        if path.name.endswith("-probe.json"):
+        if path.name.endswith("-probe.json") or path.name.endswith("-stopped.json"):
             continue
         run = json.loads(path.read_text())
         start = {r["state"]: r["p_bet"] for r in run["policy_before"]}
