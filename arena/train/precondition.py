@@ -88,7 +88,7 @@ def adam_metric(
 ) -> torch.Tensor | None:
     """AdamW's per-coordinate step scale ``1 / (sqrt(v_hat) + eps)``, flattened in the order
     of ``params``; ``None`` before the optimiser's first step (the identity metric)."""
-    parts = []
+    by_param = {}
     for group in optimizer.param_groups:
         beta2, eps = group["betas"][1], group["eps"]
         for p in group["params"]:
@@ -96,8 +96,7 @@ def adam_metric(
             if "exp_avg_sq" not in state:
                 return None
             correction = 1.0 - beta2 ** float(state["step"])
-            parts.append((p, 1.0 / ((state["exp_avg_sq"] / correction).sqrt() + eps)))
-    by_param = {id(p): m for p, m in parts}
+            by_param[id(p)] = 1.0 / ((state["exp_avg_sq"] / correction).sqrt() + eps)
     if any(id(p) not in by_param for p in params):
         return None
     return torch.cat([by_param[id(p)].flatten() for p in params])

@@ -50,15 +50,13 @@ def synthetic_advantage(reply: str) -> float:
 
 
 def _p_bet(trainer: Any, game_kwargs: dict[str, Any]) -> dict[str, float]:
+    from kuhn_selfplay import _table
+
     from palaestra.arena.exact import exploitability_of
 
     result = exploitability_of(trainer.policy.agent, "kuhn-poker-v0", method="scored",
                                **game_kwargs)  # fmt: skip
-    out = {}
-    for state in result.states:
-        label = state.private["card"] + state.key[1:]
-        moves = [m.split(": ")[-1] for m in state.moves]
-        out[label] = float(state.probs[moves.index("bet")])
+    out = {row["state"]: float(row["p_bet"]) for row in _table(result)}
     out["exploitability"] = float(result.exploitability)
     return out
 
