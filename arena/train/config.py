@@ -15,6 +15,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from palaestra.arena.exact import EXACT_GAMES
+from palaestra.arena.train.league import BEST_RESPONSE
+
 
 class ConfigError(ValueError):
     """A training config that does not validate; the message names every bad key."""
@@ -258,8 +261,10 @@ class StageConfig(_Section):
     """Games played in this stage."""
     opponents: list[str] = ["self"]
     """Opponent pool: agent specs (``scripted:negotiation/fair``), ``self`` (the current policy
-    in every seat: self-play), ``snapshots`` (the league's frozen past checkpoints) and
-    ``initial`` (the policy as it was before training)."""
+    in every seat: self-play), ``snapshots`` (the league's frozen past checkpoints),
+    ``initial`` (the policy as it was before training) and, in the games with exact
+    evaluation (Kuhn, Leduc), ``best-response`` (the exact best response to the policy's
+    current strategy, rebuilt every ``league.best_response_every`` steps)."""
     advance: AdvanceConfig = AdvanceConfig()
     """When to move to the next stage (the last stage never ends)."""
 
@@ -283,6 +288,16 @@ class LeagueConfig(_Section):
     from the league's snapshots by the sampling weights, without replacement, and its groups
     draw their opponents from the stage's other members and those. Each snapshot generates
     in batches of its own, so this bounds a step's rollout time as the league fills."""
+    best_response_share: float | None = Field(None, ge=0, le=1)
+    """Fraction of each step's groups that play the ``best-response`` member (when a stage
+    names it); the other groups draw from the stage's other members by ``sampling``
+    (``None``: the member is drawn like any other). The first ``round(share * groups)``
+    groups of a step play it, so every step has the same mix (NFSP's anticipatory mix of
+    best response and average policy, here with the best response exact)."""
+    best_response_every: int = Field(1, ge=1)
+    """Rebuild the ``best-response`` member (when a stage names it) every this many steps:
+    the policy is read at every information state (12 in Kuhn, 936 in Leduc) and OpenSpiel
+    computes the best response to it."""
 
 
 class ReplayConfig(_Section):
@@ -342,7 +357,8 @@ class EvalConfig(_Section):
     """Held-out seeds are ``seed_start, seed_start + 1, ...``; training seeds are drawn below
     ``seed_start``, so they never overlap."""
     opponents: list[str] = ["initial"]
-    """Fixed opponents: agent specs and ``initial`` (the policy before training)."""
+    """Fixed opponents: agent specs and ``initial`` (the policy before training). Not
+    ``best-response``: ``exploitability`` is the exact figure against it."""
     games: list[GameConfig] | None = None
     """Games to evaluate (``None``: every game of every stage); add held-out games here."""
     confidence: float = Field(0.95, gt=0, lt=1)
@@ -451,6 +467,19 @@ class TrainConfig(_Section):
         if not self.policy.spec.startswith(("hf:", "vllm:")):
             raise ValueError(
                 f"policy.spec must be an 'hf:' or 'vllm:' spec, got {self.policy.spec!r}"
+            )
+        for stage in self.stages:
+            inexact = [g.env for g in stage.games if g.env not in EXACT_GAMES]
+            if BEST_RESPONSE in stage.opponents and inexact:
+                raise ValueError(
+                    f"stage {stage.name!r} names the {BEST_RESPONSE!r} opponent, which exists "
+                    f"only in the games with exact evaluation {list(EXACT_GAMES)}; it also "
+                    f"plays {inexact}"
+                )
+        if BEST_RESPONSE in self.eval.opponents:
+            raise ValueError(
+                f"eval.opponents names {BEST_RESPONSE!r}: it is a training opponent; "
+                "eval.exploitability is the exact figure against it"
             )
         return self
 

@@ -2,11 +2,19 @@
 
 Members are named by spec: agent specs (``scripted:negotiation/fair``), ``self`` (the current
 policy in every seat), ``initial`` (the policy before training) and ``snapshot:<step>``
-(a frozen past checkpoint). The league keeps the policy's results against each member and
-draws opponents by PFSP (Vinyals et al. 2019, AlphaStar): with ``x`` the policy's win rate
-against a member (wins + half the draws, smoothed by ``prior_games`` pseudo-games at 0.5),
-the member's weight is ``(1 - x) ** power``: opponents the policy still loses to are drawn
-more often, beaten ones rarely. ``self`` is a mirror match, its win rate fixed at 0.5.
+(a frozen past checkpoint), and ``best-response`` in the games that have exact evaluation
+(Kuhn, Leduc): the exact best response to the policy's current strategy, read off the model at
+every information state and rebuilt every ``league.best_response_every`` steps. Playing it is
+exploitability descent (Lockhart et al. 2019): by Danskin's theorem the policy gradient
+against a fixed best response is the gradient of the policy's worst-case value, and it makes
+the mistakes a best responder punishes loud (NFSP's best-response half, Heinrich and Silver
+2016, computed exactly instead of learned).
+
+The league keeps the policy's results against each member and draws opponents by PFSP
+(Vinyals et al. 2019, AlphaStar): with ``x`` the policy's win rate against a member (wins +
+half the draws, smoothed by ``prior_games`` pseudo-games at 0.5), the member's weight is
+``(1 - x) ** power``: opponents the policy still loses to are drawn more often, beaten ones
+rarely. ``self`` is a mirror match, its win rate fixed at 0.5.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import numpy as np
 
 SELF = "self"
 INITIAL = "initial"
+BEST_RESPONSE = "best-response"
 SNAPSHOTS = "snapshots"
 SNAPSHOT_PREFIX = "snapshot:"
 

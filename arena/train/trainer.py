@@ -35,7 +35,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -48,13 +48,16 @@ from palaestra.arena.train.config import GameConfig, TrainConfig
 from palaestra.arena.train.curriculum import Curriculum
 from palaestra.arena.train.evaluation import seat_metrics
 from palaestra.arena.train.guards import Guards
-from palaestra.arena.train.league import INITIAL, SELF, League, match_score
+from palaestra.arena.train.league import BEST_RESPONSE, INITIAL, SELF, League, match_score
 from palaestra.arena.train.losses import LossParts, policy_loss, truncated_is_weights
 from palaestra.arena.train.policy import POLICY_NAME, Policy
 from palaestra.arena.train.replay import ReplayBuffer
 from palaestra.arena.train.samples import Sample, assign_advantages, build_samples
 from palaestra.arena.train.warmstart import DemoRecorder, demo_samples, fit, kept_demos
 from palaestra.envs.protocol import Agent
+
+if TYPE_CHECKING:
+    from palaestra.envs.openspiel.policies import BestResponseAgent
 
 log = logging.getLogger("palaestra.train")
 
@@ -81,6 +84,10 @@ def _dropout_free(model: torch.nn.Module) -> bool:
     return not any(
         ("dropout" in k or "pdrop" in k) and isinstance(v, float) and v > 0 for k, v in rates
     )
+
+
+def _game_key(game: GameConfig) -> str:
+    return f"{game.env}{sorted(game.kwargs.items())}"
 
 
 def _roles(env_id: str, kwargs: dict[str, Any]) -> tuple[str, ...]:
@@ -121,6 +128,7 @@ class Trainer:
         self.step = 0
         self._agents: dict[str, Agent] = {}
         self._roles: dict[str, tuple[str, ...]] = {}
+        self._best_responses: dict[str, BestResponseAgent] = {}  # by game: see best_response
         self.metrics_path = self.run_dir / "metrics.jsonl"
         self.episodes_path = self.run_dir / "episodes.jsonl"
         self.warm_start_path = self.run_dir / WARM_START_FILE
@@ -169,8 +177,41 @@ class Trainer:
                 self._agents[name] = make_agent(name)
         return self._agents[name]
 
+    def best_response(self, game: GameConfig) -> BestResponseAgent:
+        """The ``best-response`` league member in ``game``: the exact best response, at
+        every seat, to the policy's strategy when it was built (see
+        :meth:`refresh_best_responses`)."""
+        key = _game_key(game)
+        if key not in self._best_responses:
+            from palaestra.arena.exact import agent_policy
+            from palaestra.envs.openspiel.policies import best_response_agent
+            from palaestra.envs.registry import ADAPTER_KWARGS
+
+            kwargs = {k: v for k, v in game.kwargs.items() if k not in ADAPTER_KWARGS}
+            strategy = agent_policy(self.policy.hf_agent, game.env, **kwargs)
+            agent = best_response_agent(game.env, strategy, name=BEST_RESPONSE, **kwargs)
+            self._best_responses[key] = agent
+        return self._best_responses[key]
+
+    def refresh_best_responses(self) -> dict[str, float]:
+        """Rebuild the ``best-response`` member of every game of the current stage that
+        plays it, against the policy as it is now; returns
+        ``league/best-response/<game>/exploitability`` (the mean of the best responses'
+        values: the policy's exact exploitability, read as the member is built)."""
+        stage = self.curriculum.current
+        self._best_responses.clear()
+        if BEST_RESPONSE not in stage.opponents:
+            return {}
+        out = {}
+        for game in stage.games:
+            values = self.best_response(game).values
+            out[f"league/{BEST_RESPONSE}/{game.env}/exploitability"] = float(
+                np.mean(list(values.values()))
+            )
+        return out
+
     def roles(self, game: GameConfig) -> tuple[str, ...]:
-        key = f"{game.env}{sorted(game.kwargs.items())}"
+        key = _game_key(game)
         if key not in self._roles:
             self._roles[key] = _roles(game.env, game.kwargs)
         return self._roles[key]
@@ -198,7 +239,7 @@ class Trainer:
         if opponent in (SELF, NO_OPPONENT):
             agents = dict.fromkeys(roles, player)
         else:
-            other = self.agent(opponent)
+            other = self.best_response(game) if opponent == BEST_RESPONSE else self.agent(opponent)
             agents = {r: (player if r == seat else other) for r in roles}
         return EpisodeJob(
             env_id=game.env,
@@ -218,11 +259,18 @@ class Trainer:
         pool = self.step_pool(self.league.expand(stage.opponents))
         jobs = []
         n_groups = self.config.episodes_per_step // self.config.group_size
+        share = self.config.league.best_response_share
+        exploiters = 0  # the first groups, which play the best response
+        if share is not None and BEST_RESPONSE in pool:
+            exploiters = round(share * n_groups)
+            pool = [name for name in pool if name != BEST_RESPONSE] or [BEST_RESPONSE]
         for gi in range(n_groups):
             game = stage.games[int(self.rng.choice(len(stage.games), p=weights / weights.sum()))]
             seed = int(self.rng.integers(0, self.config.eval.seed_start))
             if len(self.roles(game)) == 1:
                 opponent = NO_OPPONENT
+            elif gi < exploiters:
+                opponent = BEST_RESPONSE
             else:
                 opponent = self.league.sample(pool, self.rng)
             seats = self._seats(game)
@@ -454,6 +502,9 @@ class Trainer:
         cfg = self.config
         started = time.perf_counter()
         stage = self.curriculum.current
+        exploited = {}
+        if self.step % cfg.league.best_response_every == 0 or not self._best_responses:
+            exploited = self.refresh_best_responses()
         records = list(self.runner.run(self.rollout_jobs()))
         rollout_seconds = time.perf_counter() - started
         failure = self._engine_failure(records)
@@ -535,6 +586,7 @@ class Trainer:
         }
         metrics.update({f"train/{k}": v for k, v in update.items()})
         metrics.update(gap)
+        metrics.update(exploited)
         for name in self.league.records:
             metrics[f"league/{name}/win_rate"] = self.league.win_rate(name)
         if cfg.eval.every and (self.step % cfg.eval.every == 0 or self.step == cfg.steps):

@@ -352,6 +352,28 @@ SIMULATED = {
     "diagonal kernel (prompt_kernel preconditioner), magnet 0.3, lr 6 decaying to 0.5": {
         "diagonal": True, "lr": 6.0, "magnet": 0.3, "lr_end": 0.5,
     },
+    # 2026-12-06 (fourth session): the exact best response to the step's policy as the
+    # opponent of a share of the episodes (the league's `best-response` member; exploitability
+    # descent), with and without the preconditioner.
+    "measured kernel, magnet 0.3, lr 9 decaying to 1, best response in half the episodes": {
+        "lr": 9.0, "magnet": 0.3, "lr_end": 1.0, "best_response": 0.5,
+    },
+    "diagonal kernel, magnet 0.3, lr 9 decaying to 1, best response in half the episodes": {
+        "diagonal": True, "lr": 9.0, "magnet": 0.3, "lr_end": 1.0, "best_response": 0.5,
+    },
+    "diagonal kernel, magnet 0.3, lr 9 decaying to 1, best response in three quarters": {
+        "diagonal": True, "lr": 9.0, "magnet": 0.3, "lr_end": 1.0, "best_response": 0.75,
+    },
+    "diagonal kernel, magnet 0.3, lr 9 decaying to 1, best response in every episode": {
+        "diagonal": True, "lr": 9.0, "magnet": 0.3, "lr_end": 1.0, "best_response": 1.0,
+    },
+    "diagonal kernel, magnet 0.3, lr 9 decaying to 1, best response in a quarter": {
+        "diagonal": True, "lr": 9.0, "magnet": 0.3, "lr_end": 1.0, "best_response": 0.25,
+    },
+    "diagonal kernel, best response in half, at a pass-heavy warm start (P(bet) 0.17)": {
+        "diagonal": True, "lr": 9.0, "magnet": 0.3, "lr_end": 1.0, "best_response": 0.5,
+        "start": 0.17,
+    },
 }  # fmt: skip
 
 
@@ -389,6 +411,7 @@ def simulate_run(
     lr_end: float | None = None,
     magnet_end: float | None = None,
     ema: float = 0.0,
+    best_response: float = 0.0,
     seed: int = 0,
     report: tuple[int, ...] = (10, 20, 40, 60, 120),
 ) -> dict[str, Any]:
@@ -405,8 +428,11 @@ def simulate_run(
     ``lr_end`` at the last, and ``magnet_end`` the magnet's coefficient likewise. ``ema``
     (0 < ema < 1) also tracks an exponential moving average of the margins, i.e. of the
     weights to first order (Polyak averaging of the LoRA weights), and reports its
-    exploitability as ``exploitability_ema``. Returns the exploitability at the ``report``
-    steps and the final P(bet) per state.
+    exploitability as ``exploitability_ema``. ``best_response`` is the fraction of episodes
+    whose opponent is the exact best response to the step's policy (the trainer's
+    ``best-response`` league member): the policy plays one seat, drawn at random, and only its
+    decisions are scored. Returns the exploitability at the ``report`` steps and the final
+    P(bet) per state.
     """
     import pyspiel
 
@@ -427,27 +453,37 @@ def simulate_run(
         p_bet = _sigmoid(margin)
         grad = np.zeros(len(states))
         visits = np.zeros(len(states))
-        totals = [0.0, 0.0]
+        totals, counts = [0.0, 0.0], [0, 0]
+        responder = _best_responses(game, labels, p_bet) if best_response else None
         for _ in range(episodes):
             state = game.new_initial_state()
             decisions = []
+            versus = None  # the best responder's seat (no draw without one: same streams)
+            if best_response and rng.random() < best_response:
+                versus = int(rng.integers(2))
             while not state.is_terminal():
                 if state.is_chance_node():
                     actions, probs = zip(*state.chance_outcomes())
                     state.apply_action(int(rng.choice(actions, p=probs)))
                     continue
                 player = state.current_player()
-                i = index[state.information_state_string(player)]
+                key = state.information_state_string(player)
+                if responder is not None and player == versus:  # the best responder's seat
+                    state.apply_action(responder[player].best_response_action(key))
+                    continue
+                i = index[key]
                 action = int(rng.random() < p_bet[i])  # OpenSpiel: 0 pass, 1 bet
                 decisions.append((player, i, action))
                 state.apply_action(action)
             returns = state.returns()
-            totals[0] += returns[0]
-            totals[1] += returns[1]
+            for player in range(2):
+                if player != versus:  # the policy's seats only
+                    totals[player] += returns[player]
+                    counts[player] += 1
             for player, i, action in decisions:
                 grad[i] += (returns[player] - baseline[player]) * (action - p_bet[i])
                 visits[i] += 1
-        baseline = [0.9 * b + 0.1 * t / episodes for b, t in zip(baseline, totals)]
+        baseline = [0.9 * b + 0.1 * t / n if n else b for b, t, n in zip(baseline, totals, counts)]
         slope = visits * p_bet * (1 - p_bet)  # d KL(binary) / d margin = slope * difference
         done = (step - 1) / max(steps - 1, 1)
         pull = _linear(magnet, magnet_end, done)
@@ -468,6 +504,14 @@ def simulate_run(
         "exploitability": curve,
         "p_bet": {label: round(float(p), 3) for label, p in zip(labels, final)},
     } | ({"exploitability_ema": curve_ema} if ema else {})
+
+
+def _best_responses(game: Any, labels: list[str], p_bet: np.ndarray) -> list[Any]:
+    """OpenSpiel's exact best response of each player to ``p_bet`` (both seats)."""
+    from open_spiel.python.algorithms.best_response import BestResponsePolicy
+
+    table = tabular_policy(dict(zip(labels, map(float, p_bet))))
+    return [BestResponsePolicy(game, player, table) for player in range(2)]
 
 
 def _linear(start: float, end: float | None, done: float) -> float:

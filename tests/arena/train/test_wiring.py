@@ -588,3 +588,96 @@ def test_prompt_kernel_preconditioner_hands_the_optimiser_the_whitened_gradient(
         if grads.shape[0] > 1:
             assert not torch.allclose(handed, s["plain"], rtol=1e-3, atol=1e-8)
     assert any(r["train/precondition_groups"] > 1 for r in rows), "no minibatch had 2 prompts"
+
+
+# -- the best-response league member ----------------------------------------------------------
+KUHN = {"env": "kuhn-poker-v0", "kwargs": {"name_card": True}}
+
+
+def _exploitability(trainer: Trainer) -> float:
+    from palaestra.arena.exact import exploitability_of
+
+    return exploitability_of(
+        trainer.policy.hf_agent, "kuhn-poker-v0", name_card=True
+    ).exploitability
+
+
+@pytest.mark.parametrize("every", [1, 2])
+def test_best_response_member_is_rebuilt_against_the_policy_as_it_is(tiny, tmp_path, every):
+    """Cuts: the ``refresh_best_responses()`` call in ``train_step`` (the member then stays
+    the one built against the first policy), and the ``best-response`` branch of ``_job``
+    (the name then goes to ``make_agent``, which has no such agent)."""
+    config = _config(
+        tiny,
+        tmp_path,
+        episodes_per_step=8,
+        optim={"lr": 5e-2},
+        advantage={"baseline": "role"},  # every reply forfeits: only a running baseline moves
+        stages=[{"games": [KUHN], "opponents": ["best-response"]}],
+        league={"best_response_every": every},
+    )
+    trainer, runner, _ = _trainer(config)
+    key = "league/best-response/kuhn-poker-v0/exploitability"
+    read, logged, members = [], [], []
+    for _ in range(3):
+        read.append(_exploitability(trainer))  # the policy the step starts from
+        logged.append(trainer.train_step().get(key))
+        members.append(next(iter(trainer._best_responses.values())))
+    for step in range(1, 4):
+        seated = {name for r in runner.training(step) for name in r.seating.values()}
+        assert seated == {"policy", "best-response"}
+    assert read[0] != pytest.approx(read[1], abs=1e-6)  # the updates moved the policy
+    assert read[1] != pytest.approx(read[2], abs=1e-6)
+    if every == 1:  # rebuilt at every step, against the policy the step starts from
+        assert logged == pytest.approx(read, abs=1e-9)
+        assert len({id(m) for m in members}) == 3
+    else:  # rebuilt at steps 0 and 2 only
+        assert logged[0] == pytest.approx(read[0], abs=1e-9) and logged[1] is None
+        assert logged[2] == pytest.approx(read[2], abs=1e-9)
+        assert members[0] is members[1] and members[1] is not members[2]
+
+
+def test_best_response_member_moves_are_the_best_response_to_the_policy(tiny, tmp_path):
+    """The member's table (its move at every information state) is OpenSpiel's best response
+    to the policy read at the step's start, with the game's own arguments. Cut: the
+    ``strategy`` read from the policy (the uniform player's instead) changes the table."""
+    config = _config(tiny, tmp_path, stages=[{"games": [KUHN], "opponents": ["best-response"]}])
+    trainer, _, _ = _trainer(config)
+    from palaestra.arena.exact import agent_policy
+    from palaestra.envs.openspiel.policies import best_response_agent
+
+    expected = best_response_agent(
+        "kuhn-poker-v0", agent_policy(trainer.policy.hf_agent, "kuhn-poker-v0", name_card=True)
+    )
+    trainer.train_step()
+    member = next(iter(trainer._best_responses.values()))
+    assert member.table == expected.table
+    assert member.values == pytest.approx(expected.values)
+
+
+@pytest.mark.parametrize(("share", "exploited"), [(0.75, 3), (0.0, 0), (1.0, 4)])
+def test_best_response_share_fixes_how_many_groups_play_it(tiny, tmp_path, share, exploited):
+    """``league.best_response_share``: that many of a step's 4 groups play the member, every
+    step, and the rest draw from the other members only. Cut: the ``gi < exploiters`` branch
+    of ``rollout_jobs`` (PFSP then draws every group, the member among them)."""
+    config = _config(
+        tiny,
+        tmp_path,
+        episodes_per_step=8,
+        stages=[{"games": [KUHN], "opponents": ["self", "best-response"]}],
+        league={"best_response_share": share},
+    )
+    trainer, runner, _ = _trainer(config)
+    _steps(trainer, 3)
+    for step in range(1, 4):
+        opponents = Counter(r.meta["opponent"] for r in runner.training(step))
+        assert opponents == +Counter({"best-response": 2 * exploited, "self": 8 - 2 * exploited})
+
+
+def test_best_response_needs_a_game_with_exact_evaluation(tiny, tmp_path):
+    from palaestra.arena.train.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"best-response.*\['negotiation-v0'\]"):
+        _config(tiny, tmp_path, stages=[{"games": [NEGOTIATION], "opponents": ["best-response"]}])
+    with pytest.raises(ConfigError, match=r"eval\.opponents names 'best-response'"):
+        _config(tiny, tmp_path, eval={"every": 0, "opponents": ["best-response"]})
