@@ -505,6 +505,8 @@ class Trainer:
         exploited = {}
         if self.step % cfg.league.best_response_every == 0 or not self._best_responses:
             exploited = self.refresh_best_responses()
+            if exploited:
+                exploited["time/best_response_s"] = time.perf_counter() - started
         records = list(self.runner.run(self.rollout_jobs()))
         rollout_seconds = time.perf_counter() - started
         failure = self._engine_failure(records)

@@ -618,16 +618,18 @@ def test_best_response_member_is_rebuilt_against_the_policy_as_it_is(tiny, tmp_p
     )
     trainer, runner, _ = _trainer(config)
     key = "league/best-response/kuhn-poker-v0/exploitability"
-    read, logged, members = [], [], []
+    read, logged, members, rows = [], [], [], []
     for _ in range(3):
         read.append(_exploitability(trainer))  # the policy the step starts from
-        logged.append(trainer.train_step().get(key))
+        rows.append(trainer.train_step())
+        logged.append(rows[-1].get(key))
         members.append(next(iter(trainer._best_responses.values())))
     for step in range(1, 4):
         seated = {name for r in runner.training(step) for name in r.seating.values()}
         assert seated == {"policy", "best-response"}
     assert read[0] != pytest.approx(read[1], abs=1e-6)  # the updates moved the policy
     assert read[1] != pytest.approx(read[2], abs=1e-6)
+    assert all(row.get("time/best_response_s", 0) > 0 for row in rows if key in row)
     if every == 1:  # rebuilt at every step, against the policy the step starts from
         assert logged == pytest.approx(read, abs=1e-9)
         assert len({id(m) for m in members}) == 3
