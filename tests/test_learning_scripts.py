@@ -113,6 +113,40 @@ def test_negotiation_selfplay_targets_need_intervals_apart():
     assert selfplay_eval.targets({}, None) == {}
 
 
+def test_the_paired_panel_difference_matches_deals_opponents_and_seats():
+    import selfplay_eval
+
+    from palaestra.arena.records import EpisodeRecord
+
+    def panel(shift):
+        return {
+            opponent: [
+                EpisodeRecord(
+                    episode_id=f"{opponent}/{seat}/{seed}",
+                    env_id="negotiation-v0",
+                    seed=seed,
+                    seating={seat: "policy", other: opponent},
+                    returns={seat: seed % 3 + shift + (seat == "bob"), other: 1.0},
+                    info={"item": f"deal {seed}"},
+                    meta={"seat": seat},
+                )
+                for seed in range(8)
+                for seat, other in (("alice", "bob"), ("bob", "alice"))
+            ]
+            for opponent in ("fair", "hard")
+        }
+
+    d = selfplay_eval.panel_difference(panel(0.5), panel(0.0), 0.95)
+    # the deals vary the returns (seed % 3) but the pairs cancel it: exactly +0.5 everywhere
+    assert d["mean"] == pytest.approx(0.5) and d["low"] == pytest.approx(0.5)
+    assert d["high"] == pytest.approx(0.5) and d["apart_from_zero"]
+    assert (d["episodes"], d["items"]) == (32, 8)
+    fewer = panel(0.0)
+    fewer["hard"] = fewer["hard"][:-1]
+    with pytest.raises(ValueError, match="not played on the same deals"):
+        selfplay_eval.panel_difference(panel(0.5), fewer, 0.95)
+
+
 def test_the_kernel_simulation_learns_with_a_table_and_stays_card_blind_when_fully_coupled():
     import kuhn_diagnosis
 
@@ -240,3 +274,48 @@ def test_the_precondition_probe_rewards_the_king_betting_and_the_queen_passing()
     assert [advantage(r) for r in ("Queen: bet", "Queen: fold.", "Queen: pass")] == [-1, 1, 1]
     # The Jack, a reply without a move, or an unknown word: no signal (dropped from the batch).
     assert [advantage(r) for r in ("Jack: bet", "King:", "King: raise", "bet")] == [0, 0, 0, 0]
+
+
+def test_negotiation_dynamics_replays_episodes_and_reads_the_openings():
+    import dataclasses
+
+    import negotiation_dynamics
+
+    from palaestra.agents import make_agent
+    from palaestra.arena.runner import EpisodeJob, MatchRunner
+    from palaestra.envs.negotiation.rules import format_items
+    from palaestra.envs.scripted import ScriptedAgent
+
+    class TakeAll(ScriptedAgent):
+        key = "take-all"
+
+        def reply(self, obs):
+            return f"Mine.\nOFFER: {format_items(obs.facts['counts'])}"
+
+    kwargs = {"max_turns": 3, "invalid_move": "penalty"}
+    greedy = TakeAll()
+    jobs = [
+        EpisodeJob(
+            "negotiation-v0",
+            seed,
+            {"alice": greedy, "bob": make_agent(bob)},
+            env_kwargs=kwargs,
+            meta={"step": step},
+        )
+        for step, bob in ((0, "scripted:negotiation/accept"), (1, "scripted:negotiation/fair"))
+        for seed in (11, 12)
+    ]
+    records = list(MatchRunner().run(jobs))
+    rows = negotiation_dynamics.dynamics(records)
+    assert [r["step"] for r in rows] == [0, 1]
+    accepted, refused = rows
+    # the accepting bob takes the whole-pool opening at once: alice scores all 10 points
+    assert accepted["take_all"] == accepted["opening_accepted"] == accepted["agreement"] == 1.0
+    assert accepted["opening_ask"] == accepted["alice"] == 10.0 and accepted["bob"] == 0.0
+    # the fair splitter refuses it (worth 0 to it) and alice repeats it: no deal
+    assert refused["take_all"] == 1.0
+    assert refused["agreement"] == refused["opening_accepted"] == refused["alice"] == 0.0
+    # a record that the env no longer reproduces is refused
+    bad = dataclasses.replace(records[0], returns={"alice": 5.0, "bob": 5.0})
+    with pytest.raises(ValueError, match="replayed returns"):
+        negotiation_dynamics.replay(bad)

@@ -378,9 +378,16 @@ class WarmStartConfig(_Section):
     warm-started weights become the reference of the KL term and the ``initial`` opponent.
     """
 
-    teacher: str | list[str]
+    teacher: str | list[str] | None = None
     """Agent spec that plays the policy's seats (e.g. ``scripted:negotiation/fair``), or a
-    list of specs taking the episodes in turn (repeat a spec to give it more of them)."""
+    list of specs taking the episodes in turn (repeat a spec to give it more of them).
+    Required unless ``load`` is given."""
+    load: str | None = None
+    """Path of a ``warm_start.pt`` written by an earlier run on the same model and
+    fine-tuning settings (``RUN_DIR/warm_start.pt``): its weights are loaded instead of
+    playing the teacher's episodes and cloning them, so that runs which differ only after
+    the warm start start from the same policy. The file is copied into the run folder (for
+    ``--resume``); a file whose tensors do not match the policy's is refused."""
     episodes: int = Field(32, ge=1)
     """Teacher episodes per game of the first stage, on the stage's seats and opponents."""
     seed_start: int = Field(2_000_000, ge=0)
@@ -398,6 +405,12 @@ class WarmStartConfig(_Section):
     momentum where the self-play steps after it do not."""
     minibatch_size: int = Field(8, ge=1)
     """Demonstrations per gradient step."""
+
+    @model_validator(mode="after")
+    def _teacher_or_file(self) -> WarmStartConfig:
+        if self.teacher is None and self.load is None:
+            raise ValueError("warm_start.teacher (to imitate) or warm_start.load is required")
+        return self
 
 
 class CheckpointConfig(_Section):

@@ -53,7 +53,13 @@ from palaestra.arena.train.losses import LossParts, policy_loss, truncated_is_we
 from palaestra.arena.train.policy import POLICY_NAME, Policy
 from palaestra.arena.train.replay import ReplayBuffer
 from palaestra.arena.train.samples import Sample, assign_advantages, build_samples
-from palaestra.arena.train.warmstart import DemoRecorder, demo_samples, fit, kept_demos
+from palaestra.arena.train.warmstart import (
+    DemoRecorder,
+    demo_samples,
+    fit,
+    kept_demos,
+    load_warm_start,
+)
 from palaestra.envs.protocol import Agent
 
 if TYPE_CHECKING:
@@ -674,6 +680,15 @@ class Trainer:
         row: dict[str, Any] = {"step": 0, "stage": self.curriculum.current.name}
         if self.config.eval.every:
             row.update({f"base/{k}": v for k, v in self.evaluate().items()})
+        if ws.load is not None:  # an earlier run's warm start instead of cloning anew
+            state = load_warm_start(ws.load, self.policy.trainable_state())
+            self.policy.load_trainable_state(state)
+            torch.save(state, self.warm_start_path)
+            self._absorb()
+            row["time/warm_start_s"] = time.perf_counter() - started
+            self._log(row)
+            log.info("warm start: loaded %s", ws.load)
+            return row
         from palaestra.agents import make_agent
 
         agent = self.policy.hf_agent  # renders as the rollout agent does, on the trained module

@@ -176,3 +176,31 @@ def fit(
             steps += 1
     model.eval()
     return {"nll_before": before, "nll_after": mean_nll(), "steps": float(steps)}
+
+
+def load_warm_start(path: str, like: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The trainable weights saved by an earlier run's warm start, checked against ``like``
+    (the policy's own :meth:`~palaestra.arena.train.policy.Policy.trainable_state`): the same
+    tensor names and shapes, so that a file from another model or LoRA rank is refused
+    instead of loading in part."""
+    try:
+        state = torch.load(path, weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"warm_start.load: no file {path!r}") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"warm_start.load: {path!r} holds no state dict")
+    missing = sorted(set(like) - set(state))
+    extra = sorted(set(state) - set(like))
+    if missing or extra:
+        raise ValueError(
+            f"warm_start.load: {path!r} does not fit this policy: {len(missing)} of its "
+            f"tensors missing (e.g. {missing[:1]}), {len(extra)} unknown (e.g. {extra[:1]}); "
+            "was it written with another model or fine-tuning setting?"
+        )
+    for name, tensor in like.items():
+        if tuple(state[name].shape) != tuple(tensor.shape):
+            raise ValueError(
+                f"warm_start.load: {path!r} holds {name!r} with shape "
+                f"{tuple(state[name].shape)}, the policy's is {tuple(tensor.shape)}"
+            )
+    return state

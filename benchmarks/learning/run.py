@@ -5,6 +5,9 @@
     python benchmarks/learning/run.py negotiation --resume # continue a killed run
     python benchmarks/learning/run.py negotiation --summarise  # rewrite results from metrics
     python benchmarks/learning/run.py quiz-warm --tag rerun    # a rerun beside the last one
+    python benchmarks/learning/run.py negotiation-selfplay \
+        --warm-start benchmarks/learning/runs/negotiation-selfplay-plain/warm_start.pt
+                                                           # reuse another run's warm start
 
 Writes ``benchmarks/learning/results/<name>[-smoke][-<tag>].json`` (the figures: held-out
 metrics with 95% confidence intervals at the first and last evaluation, whether the intervals
@@ -127,10 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="suffix of the run folder and the result files (a rerun that keeps the last one)",
     )
+    parser.add_argument(
+        "--warm-start",
+        metavar="FILE",
+        default=None,
+        help="load this warm_start.pt (an earlier run's) instead of cloning the teacher anew",
+    )
     args = parser.parse_args(argv)
 
     path = HERE / f"{args.name}.yaml"
     data = load_config(path).model_dump()
+    if args.warm_start is not None:
+        if data.get("warm_start") is None:
+            parser.error(f"--warm-start {args.warm_start!r}: {path.name} has no warm_start")
+        data["warm_start"]["load"] = args.warm_start
     if args.smoke:
         data = smoke(data)
     if args.steps is not None:

@@ -24,7 +24,9 @@ trainer's own job builder and :func:`~palaestra.arena.train.evaluation.seat_metr
 pooled reward's interval is a bootstrap over deals (each deal's six episodes, three opponents
 times two seats, resampled together). Head to head, each pair of players meets on the same
 seeds with seats swapped; reported are each side's mean reward with its interval, the paired
-difference (per episode, bootstrapped over deals) and the first player's win rate.
+difference (per episode, bootstrapped over deals) and the first player's win rate. Players
+whose panels one invocation plays are also compared on the panel itself, paired (``panel_paired``:
+the same deal, opponent and seat on both sides, bootstrapped over deals).
 
 The comparison with the simple baselines reads ``results/baselines.json`` (written by
 ``baselines.py negotiation-selfplay``: the teachers and the best constant reply, searched on
@@ -140,6 +142,41 @@ def head_to_head(
     }
 
 
+def panel_difference(
+    first: dict[str, list[EpisodeRecord]],
+    second: dict[str, list[EpisodeRecord]],
+    confidence: float,
+) -> dict[str, Any]:
+    """``first``'s panel reward minus ``second``'s, paired: the same deal, opponent and seat
+    on both sides, the interval a bootstrap over deals (a deal's episodes resampled
+    together). Pairing removes what the deals themselves vary, so it resolves smaller changes
+    than two separate intervals do."""
+
+    def keyed(records: dict[str, list[EpisodeRecord]]) -> dict[tuple, EpisodeRecord]:
+        return {(o, r.meta["seat"], r.seed): r for o, rs in records.items() for r in rs}
+
+    a, b = keyed(first), keyed(second)
+    if a.keys() != b.keys():
+        raise ValueError(
+            f"the two panels were not played on the same deals, opponents and seats "
+            f"({len(a.keys() - b.keys())} and {len(b.keys() - a.keys())} episodes unmatched)"
+        )
+    diffs, items = [], []
+    for key, ra in a.items():
+        seat = key[1]
+        diffs.append(float(ra.returns[seat]) - float(b[key].returns[seat]))
+        items.append(episode_item(ra))
+    d = cluster_bootstrap_ci(diffs, items, confidence)
+    return {
+        "mean": d.mean,
+        "low": d.low,
+        "high": d.high,
+        "episodes": len(diffs),
+        "items": len(set(items)),
+        "apart_from_zero": bool(d.low > 0 or d.high < 0),
+    }
+
+
 def _interval(m: dict[str, Any]) -> list[float]:
     return [m["reward"], m["reward_low"], m["reward_high"]]
 
@@ -208,15 +245,23 @@ def main(argv: list[str] | None = None) -> int:
     players = build_players(config, [n for n in PLAYERS if n in needed], args.step)
     if "final_step" in players:
         result["final_step"] = players.pop("final_step")
+    played: dict[str, dict[str, list[EpisodeRecord]]] = {}
     for name in args.players:
         started = time.perf_counter()
         shell = trainer_shell(config, as_policy(players[name]))
-        figures = panel_figures(panel_records(shell, NEGOTIATION_PANEL), POLICY_NAME, confidence)
+        played[name] = panel_records(shell, NEGOTIATION_PANEL)
+        figures = panel_figures(played[name], POLICY_NAME, confidence)
         result["players"][name] = figures
         result["seconds"][f"panel {name}"] = round(time.perf_counter() - started, 1)
         m = figures["pooled"]
         low, high = m["reward_low"], m["reward_high"]
         print(f"panel {name:6s} {m['reward']:+.3f} [{low:+.3f}, {high:+.3f}]")
+    result.setdefault("panel_paired", {})
+    for a, b in PAIRS:  # every pair whose panels this invocation played
+        if a in played and b in played:
+            d = panel_difference(played[a], played[b], confidence)
+            result["panel_paired"][f"{a} - {b}"] = d
+            print(f"panel {a} - {b}: {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]")
     for a, b in pairs:
         started = time.perf_counter()
         h = head_to_head(config, players[a], players[b], confidence)
@@ -243,12 +288,12 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "note": "shared 2-core machine; other engineers' jobs ran at the same time",
+        "load_average": list(os.getloadavg()),  # 1, 5 and 15 minutes, at the end
     }
     RESULTS.mkdir(exist_ok=True)
     if path.exists():  # another invocation may have written players or pairs meanwhile
         latest = json.loads(path.read_text()).get("selfplay_eval", {})
-        for key in ("players", "head_to_head", "seconds"):
+        for key in ("players", "head_to_head", "seconds", "panel_paired"):
             result[key] = {**latest.get(key, {}), **result[key]}
         result["targets"] = targets(result, baselines)
     path.write_text(json.dumps(saved, indent=2) + "\n")

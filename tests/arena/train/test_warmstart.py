@@ -130,6 +130,54 @@ def test_a_warm_started_run_resumes_exactly(tiny, tmp_path):
         torch.testing.assert_close(fa[k], fb[k])
 
 
+def test_a_loaded_warm_start_starts_where_the_earlier_run_did(tiny, tmp_path):
+    first = Trainer(_config(tiny, tmp_path / "first", eval={"every": 0}))
+    first.warm_start()
+    ws = {"load": str(tmp_path / "first" / WARM_START_FILE)}
+    second = Trainer(_config(tiny, tmp_path / "second", warm_start=ws, eval={"every": 0}))
+    row = second.warm_start()
+    assert "warm_start/demos" not in row  # no teacher episodes were played
+    assert not any(name.startswith("teacher:") for name in second.runner.batch_sizes)
+    # the merged weights (the reference and the initial opponent) are the first run's
+    fa = first.policy.model.get_base_model().state_dict()
+    fb = second.policy.model.get_base_model().state_dict()
+    original = Trainer(_config(tiny, tmp_path / "none", warm_start=None, eval={"every": 0}))
+    fo = original.policy.model.get_base_model().state_dict()
+    assert any(not torch.equal(fa[k], fo[k]) for k in fa if "lora" not in k)
+    for k in fa:
+        torch.testing.assert_close(fa[k], fb[k])
+    # the file is kept in the run folder, so the loaded run resumes like any other
+    assert (tmp_path / "second" / WARM_START_FILE).exists()
+    second.run(steps=1)
+    again = Trainer(
+        _config(tiny, tmp_path / "second", warm_start=ws, eval={"every": 0}), resume=True
+    )
+    for k, v in second.policy.trainable_state().items():
+        torch.testing.assert_close(v, again.policy.trainable_state()[k])
+
+
+def test_a_warm_start_file_that_does_not_fit_is_refused(tiny, tmp_path):
+    def trainer(path):
+        cfg = _config(tiny, tmp_path / "run", warm_start={"load": str(path)}, eval={"every": 0})
+        return Trainer(cfg)
+
+    with pytest.raises(FileNotFoundError, match=r"no file .*missing\.pt"):
+        trainer(tmp_path / "missing.pt").warm_start()
+    alien = tmp_path / "alien.pt"
+    torch.save({"layer.weight": torch.zeros(2)}, alien)
+    with pytest.raises(ValueError, match=r"alien\.pt.*does not fit this policy"):
+        trainer(alien).warm_start()
+    t = trainer(alien)
+    wrong = {
+        k: torch.zeros(v.shape[0] + 1, *v.shape[1:]) for k, v in t.policy.trainable_state().items()
+    }
+    torch.save(wrong, alien)
+    with pytest.raises(ValueError, match=r"alien\.pt.*with shape"):
+        t.warm_start()
+    with pytest.raises(ConfigError, match=r"warm_start\.load"):
+        parse_config({"stages": [{"games": [{"env": "quiz-v0"}]}], "warm_start": {"epochs": 2}})
+
+
 def test_several_teachers_take_the_episodes_in_turn(tiny, tmp_path):
     teachers = ["scripted:negotiation/fair", "scripted:negotiation/accept"]
     ws = {"teacher": teachers, "episodes": 4, "epochs": 1, "minibatch_size": 4}

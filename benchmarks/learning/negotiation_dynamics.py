@@ -1,0 +1,162 @@
+"""What a negotiation self-play run's episodes did, step by step: how greed took over.
+
+    python benchmarks/learning/negotiation_dynamics.py RUN_DIR
+    python benchmarks/learning/negotiation_dynamics.py RUN_DIR --name negotiation-selfplay
+
+Reads the run's ``episodes.jsonl`` (``log_episodes: true``) and replays every training episode
+through ``negotiation-v0`` with its recorded seed, arguments and texts, so that each opening
+offer is read by the env's own parser and the replayed returns are checked against the
+recorded ones (a mismatch stops the script). Per training step it reports:
+
+* ``agreement``: the share of episodes that ended in a deal;
+* ``take_all``: the share of alice's valid opening offers that ask for the whole pool (the
+  prompt shows that offer as an example of the format);
+* ``opening_ask``: the mean value, to alice, of what her valid opening offers ask for
+  (out of 10);
+* ``opening_accepted``: the share of valid opening offers that bob accepted on the next move;
+* ``alice`` / ``bob``: the seats' mean returns, and ``invalid``: invalid moves per move.
+
+Writes ``results/<name>-dynamics.json`` and ``.png`` (``name``: the run folder's name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from palaestra.arena.records import EpisodeRecord
+from palaestra.arena.summary import read_episodes
+from palaestra.envs import make
+from palaestra.envs.negotiation.rules import points
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def replay(record: EpisodeRecord) -> dict[str, Any]:
+    """One episode's figures, from replaying its texts through the env."""
+    env = make(record.env_id, wrappers=False, **record.env_kwargs)
+    env.reset(seed=record.seed, options={"episode": record.episode_id})
+    returns = dict.fromkeys(env.possible_agents, 0.0)
+    opening: tuple[int, ...] | None = None
+    counts = values = None
+    for i, turn in enumerate(record.turns):
+        while env.agents and (env.terminations[env.agent_selection]
+                              or env.truncations[env.agent_selection]):  # fmt: skip
+            env.step(None)
+        if not env.agents or env.agent_selection != turn.role:
+            asked = env.agent_selection if env.agents else "nobody"
+            raise ValueError(
+                f"{record.episode_id}: turn {i} is {turn.role!r}'s, the env asks {asked}"
+            )
+        env.step(turn.text)
+        for role, reward in env.rewards.items():  # credited as the match runner credits it
+            returns[role] += reward
+        if i == 0:
+            facts = env.observation_for(turn.role).facts
+            counts, values, opening = facts["counts"], facts["values"], facts["my_last_offer"]
+    if any(abs(returns[r] - float(v)) > 1e-9 for r, v in record.returns.items()):
+        raise ValueError(f"{record.episode_id}: replayed returns {returns} != recorded "
+                         f"{record.returns}: the env changed since the run")  # fmt: skip
+    agreed = bool(record.info.get("agreement"))
+    return {
+        "agreement": agreed,
+        "opening": opening,
+        "take_all": opening is not None and tuple(opening) == tuple(counts),
+        "opening_ask": None if opening is None else points(tuple(values), tuple(opening)),
+        "opening_accepted": opening is not None and agreed and len(record.turns) == 2,
+        "returns": record.returns,
+        "invalid": sum(not t.valid for t in record.turns),
+        "moves": len(record.turns),
+    }
+
+
+def dynamics(records: list[EpisodeRecord]) -> list[dict[str, Any]]:
+    """Per-step figures over the training episodes (``meta.step``) of ``records``."""
+    by_step: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        step = r.meta.get("step")
+        if step is not None:
+            by_step[int(step)].append(replay(r))
+    rows = []
+    for step, eps in sorted(by_step.items()):
+        openings = [e for e in eps if e["opening"] is not None]
+        n, k = len(eps), len(openings)
+        rows.append(
+            {
+                "step": step,
+                "episodes": n,
+                "agreement": sum(e["agreement"] for e in eps) / n,
+                "valid_openings": k,
+                "take_all": sum(e["take_all"] for e in openings) / k if k else None,
+                "opening_ask": sum(e["opening_ask"] for e in openings) / k if k else None,
+                "opening_accepted": sum(e["opening_accepted"] for e in openings) / k if k else None,
+                "alice": sum(float(e["returns"]["alice"]) for e in eps) / n,
+                "bob": sum(float(e["returns"]["bob"]) for e in eps) / n,
+                "invalid": sum(e["invalid"] for e in eps) / max(1, sum(e["moves"] for e in eps)),
+            }
+        )
+    return rows
+
+
+def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    shares = {
+        "agreement": "deals",
+        "take_all": "openings asking for everything",
+        "opening_accepted": "openings accepted",
+        "invalid": "invalid moves",
+    }
+    for key, label in shares.items():
+        top.plot(steps, [r[key] for r in rows], marker=".", label=label)
+    top.set_ylabel("share")
+    top.set_ylim(-0.02, 1.02)
+    top.legend(fontsize=8)
+    top.set_title(title)
+    for key in ("alice", "bob", "opening_ask"):
+        label = "alice's opening ask (value to her)" if key == "opening_ask" else f"{key}'s return"
+        bottom.plot(steps, [r[key] for r in rows], marker=".", label=label)
+    bottom.set_ylabel("points (of 10)")
+    bottom.set_xlabel("training step")
+    bottom.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path, help="a run folder with episodes.jsonl")
+    parser.add_argument("--name", default=None, help="result file stem (default: the folder's)")
+    args = parser.parse_args(argv)
+    path = args.run_dir / "episodes.jsonl"
+    if not path.exists():
+        parser.error(f"no {path} (the run needs log_episodes: true)")
+    rows = dynamics(read_episodes(path))
+    if not rows:
+        parser.error(f"{path} holds no training episodes")
+    name = args.name or args.run_dir.name
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{name}-dynamics.json"
+    out.write_text(json.dumps({"run_dir": str(args.run_dir), "steps": rows}, indent=1) + "\n")
+    plot(rows, out.with_suffix(".png"), f"{name}: training episodes per step")
+    for r in rows:
+        ta = "-" if r["take_all"] is None else f"{r['take_all']:.2f}"
+        print(f"step {r['step']:3d} deals {r['agreement']:.2f} take-all {ta} "
+              f"alice {r['alice']:+.2f} bob {r['bob']:+.2f}")  # fmt: skip
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
