@@ -4,7 +4,7 @@
     python benchmarks/learning/negotiation_dynamics.py RUN_DIR --name negotiation-selfplay
 
 Reads the run's ``episodes.jsonl`` (``log_episodes: true``) and replays every training episode
-through ``negotiation-v0`` with its recorded seed, arguments and texts, so that each opening
+through the match runner with its recorded seed, arguments and texts, so that each opening
 offer is read by the env's own parser and the replayed returns are checked against the
 recorded ones (a mismatch stops the script). Per training step it reports:
 
@@ -29,45 +29,51 @@ from pathlib import Path
 from typing import Any
 
 from palaestra.arena.records import EpisodeRecord
+from palaestra.arena.runner import EpisodeJob, MatchRunner
 from palaestra.arena.summary import read_episodes
-from palaestra.envs import make
-from palaestra.envs.negotiation.rules import points
+from palaestra.envs.negotiation.rules import complement, points
+from palaestra.envs.protocol import Observation
+from palaestra.envs.scripted import ScriptedAgent
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 
+class _Replayer(ScriptedAgent):
+    """Says one seat's recorded texts in order and keeps the observations it was shown."""
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__(name="replay")
+        self.texts = iter(texts)
+        self.seen: list[Observation] = []
+
+    def reply(self, obs: Observation) -> str:
+        self.seen.append(obs)
+        return next(self.texts)
+
+
 def replay(record: EpisodeRecord) -> dict[str, Any]:
-    """One episode's figures, from replaying its texts through the env."""
-    env = make(record.env_id, wrappers=False, **record.env_kwargs)
-    env.reset(seed=record.seed, options={"episode": record.episode_id})
-    returns = dict.fromkeys(env.possible_agents, 0.0)
-    opening: tuple[int, ...] | None = None
-    counts = values = None
-    for i, turn in enumerate(record.turns):
-        while env.agents and (env.terminations[env.agent_selection]
-                              or env.truncations[env.agent_selection]):  # fmt: skip
-            env.step(None)
-        if not env.agents or env.agent_selection != turn.role:
-            asked = env.agent_selection if env.agents else "nobody"
-            raise ValueError(
-                f"{record.episode_id}: turn {i} is {turn.role!r}'s, the env asks {asked}"
-            )
-        env.step(turn.text)
-        for role, reward in env.rewards.items():  # credited as the match runner credits it
-            returns[role] += reward
-        if i == 0:
-            facts = env.observation_for(turn.role).facts
-            counts, values, opening = facts["counts"], facts["values"], facts["my_last_offer"]
-    if any(abs(returns[r] - float(v)) > 1e-9 for r, v in record.returns.items()):
-        raise ValueError(f"{record.episode_id}: replayed returns {returns} != recorded "
+    """One episode's figures, from replaying its texts through the match runner."""
+    seats = {
+        role: _Replayer([t.text for t in record.turns if t.role == role]) for role in record.seating
+    }
+    job = EpisodeJob(record.env_id, record.seed, dict(seats), env_kwargs=dict(record.env_kwargs),
+                     episode_id=record.episode_id)  # fmt: skip
+    (again,) = MatchRunner().run([job])
+    if again.returns != record.returns:
+        raise ValueError(f"{record.episode_id}: replayed returns {again.returns} != recorded "
                          f"{record.returns}: the env changed since the run")  # fmt: skip
+    first, other = record.turns[0].role, record.turns[1].role if len(record.turns) > 1 else None
+    mine = seats[first].seen[0].facts  # the opener's pool and values
+    theirs = seats[other].seen[0].facts if other else None  # what the opening left them
+    standing = None if theirs is None else theirs["standing_offer"]
+    opening = None if standing is None else complement(tuple(mine["counts"]), tuple(standing))
     agreed = bool(record.info.get("agreement"))
     return {
         "agreement": agreed,
         "opening": opening,
-        "take_all": opening is not None and tuple(opening) == tuple(counts),
-        "opening_ask": None if opening is None else points(tuple(values), tuple(opening)),
+        "take_all": opening is not None and opening == tuple(mine["counts"]),
+        "opening_ask": None if opening is None else points(tuple(mine["values"]), opening),
         "opening_accepted": opening is not None and agreed and len(record.turns) == 2,
         "returns": record.returns,
         "invalid": sum(not t.valid for t in record.turns),
